@@ -1,0 +1,45 @@
+package io.conclave.consensus.log;
+
+import java.io.Closeable;
+import java.util.List;
+
+/**
+ * Where a Raft node's durable state lives: hard state and log entries (snapshots join in a later
+ * issue, see {@link Recovered}). The Raft core never calls a store: the runtime reads
+ * {@link io.conclave.consensus.raft.Ready} and writes it here, in order, then calls {@link #sync()}
+ * once for the whole batch (group commit) before it sends the Ready's messages.
+ *
+ * <p>Implementations are single-threaded: the runtime calls them from one thread (off the event
+ * loop).
+ */
+public interface LogStore extends Closeable {
+
+  /** The state found on open: what a restarted node starts from. */
+  Recovered recovered();
+
+  /**
+   * Appends entries with contiguous indexes. When the first index is at or below the current last
+   * index, the stored suffix from that index on is discarded first (a follower's log conflict,
+   * Raft §5.3). Not durable until {@link #sync()}.
+   *
+   * @throws IllegalArgumentException if the indexes are not contiguous or leave a gap after the last
+   *     stored index
+   */
+  void append(List<Entry> entries);
+
+  /** Records the hard state; not durable until {@link #sync()}. */
+  void saveHardState(HardState state);
+
+  /** Forces everything written so far to stable storage (one fsync for the whole batch). */
+  void sync();
+
+  /** Index of the last stored entry, 0 when empty. */
+  long lastIndex();
+
+  /** What recovery found. {@code entries} are contiguous, starting at {@code firstIndex}. */
+  record Recovered(HardState hardState, long firstIndex, List<Entry> entries) {
+    public static Recovered empty() {
+      return new Recovered(HardState.EMPTY, 1, List.of());
+    }
+  }
+}
