@@ -1,0 +1,496 @@
+package io.conclave.consensus.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The durable {@link LogStore}: an append-only log of CRC32C-framed records in segment files
+ * ({@code wal-<seq>.wal}) in one directory. The format and the recovery rules are in
+ * {@link SegmentFormat} and docs/storage.md.
+ *
+ * <p>Writes go to an in-memory buffer; {@link #sync()} hands the buffer to the OS and forces the
+ * active segment once (group commit: one fsync per Raft Ready, however many entries it holds).
+ * Nothing is durable before {@code sync()} returns, though a full buffer or a segment roll may write
+ * (and a roll may force) earlier. A segment is rolled when the next record would take it past
+ * {@link Options#segmentBytesMax()}: the old one is forced in full, the new one starts with the
+ * current hard state, and it is forced and its directory entry synced before anything else goes
+ * into it. So every segment but the last is complete, and only the last can have a torn tail.
+ *
+ * <p>Single-threaded, like every {@link LogStore}. After an IO error the store is failed: the OS
+ * may have dropped the dirty pages it could not write (a retried fsync can succeed without them),
+ * so every later call throws and the process must restart and recover from what is on disk.
+ */
+public final class SegmentedLogStore implements LogStore {
+
+  /**
+   * Tuning for a store; validated once in the constructor, reporting every problem together.
+   *
+   * @param segmentBytesMax roll to a new segment when the next record would take the active one
+   *     past this size (a single record larger than it gets a segment of its own). Default 64 MiB.
+   *     Larger means fewer files and rolls (each roll costs two extra fsyncs) but coarser deletion
+   *     after snapshots, and a longer replay of the last segment. Range 1 KiB to 1 GiB.
+   * @param writeBufferBytes records are encoded into a buffer of this size and written to the OS
+   *     when it fills or on {@link #sync()}. Default 1 MiB; a batch larger than it costs extra write
+   *     calls (not extra fsyncs). Range 512 B to 64 MiB.
+   */
+  public record Options(long segmentBytesMax, int writeBufferBytes) {
+    public static final long SEGMENT_BYTES_MAX_DEFAULT = 64L << 20;
+    public static final int WRITE_BUFFER_BYTES_DEFAULT = 1 << 20;
+
+    public Options {
+      List<String> problems = new ArrayList<>();
+      if (segmentBytesMax < 1024 || segmentBytesMax > 1L << 30) {
+        problems.add("segmentBytesMax " + segmentBytesMax + " outside [1024, " + (1L << 30) + "]");
+      }
+      if (writeBufferBytes < 512 || writeBufferBytes > 64 << 20) {
+        problems.add("writeBufferBytes " + writeBufferBytes + " outside [512, " + (64 << 20) + "]");
+      }
+      if (!problems.isEmpty()) {
+        throw new IllegalArgumentException("invalid log store options: " + problems);
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(SEGMENT_BYTES_MAX_DEFAULT, WRITE_BUFFER_BYTES_DEFAULT);
+    }
+
+    public Options withSegmentBytesMax(long bytes) {
+      return new Options(bytes, writeBufferBytes);
+    }
+  }
+
+  static final String LOCK_FILE = "wal.lock";
+
+  private final Path dir;
+  private final Options options;
+  private final Recovered recovered;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+  private final ByteBuffer buffer;
+
+  private final List<Segment> segments; // oldest first; the last one is active
+  private FileChannel active;
+  // invariant: activeDurableBytes <= activeWrittenBytes <= activeBytes
+  private long activeBytes; // header + every record encoded into it, buffered or not
+  private long activeWrittenBytes; // handed to the OS
+  private long activeDurableBytes; // forced
+  private int activeRecords;
+
+  // invariant: firstIndex <= lastIndex + 1
+  private long firstIndex;
+  private long lastIndex;
+  private long lastTerm;
+  private HardState hardState;
+
+  private IOException failure;
+  private boolean closed;
+
+  private long syncCount;
+  private long fsyncCount;
+  private long fsyncNanosTotal;
+  private long fsyncNanosLast;
+  private long bytesWritten;
+  private final long recoveryTruncatedBytes;
+
+  /** Opens (creating if missing) the log in {@code dir} with default options. */
+  public static SegmentedLogStore open(Path dir) throws IOException {
+    return open(dir, Options.defaults());
+  }
+
+  /**
+   * Opens the log in {@code dir}, creating the directory if it is missing, and recovers it.
+   *
+   * @throws CorruptLogException when the log is damaged anywhere but a torn tail
+   * @throws IOException when the directory is locked by another open store or cannot be used
+   */
+  public static SegmentedLogStore open(Path dir, Options options) throws IOException {
+    Objects.requireNonNull(options, "options");
+    Path abs = dir.toAbsolutePath();
+    if (!Files.isDirectory(abs)) {
+      Files.createDirectories(abs);
+      if (abs.getParent() != null) fsyncDir(abs.getParent());
+    }
+    FileChannel lockChannel = FileChannel.open(abs.resolve(LOCK_FILE),
+        StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = lockChannel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    }
+    if (lock == null) {
+      lockChannel.close();
+      throw new IOException("log dir " + abs + " is in use by another open store (" + LOCK_FILE
+          + " is locked)");
+    }
+    try {
+      return new SegmentedLogStore(abs, options, lockChannel, lock, LogRecovery.run(abs));
+    } catch (IOException | RuntimeException e) {
+      lockChannel.close(); // releases the lock
+      throw e;
+    }
+  }
+
+  private SegmentedLogStore(Path dir, Options options, FileChannel lockChannel, FileLock lock,
+      LogRecovery.Result r) throws IOException {
+    this.dir = dir;
+    this.options = options;
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+    this.buffer = ByteBuffer.allocate(options.writeBufferBytes());
+    this.recovered = new Recovered(r.hardState(), r.firstIndex(), r.entries());
+    this.recoveryTruncatedBytes = r.truncatedBytes();
+    this.segments = new ArrayList<>(r.segments());
+    this.firstIndex = r.firstIndex();
+    this.lastIndex = r.firstIndex() + r.entries().size() - 1;
+    this.lastTerm = r.lastTerm();
+    this.hardState = r.hardState();
+    if (segments.isEmpty()) {
+      createSegment(r.nextSeq());
+    } else {
+      Segment last = segments.get(segments.size() - 1);
+      active = FileChannel.open(last.path(), StandardOpenOption.WRITE);
+      active.position(r.activeBytes());
+      activeBytes = activeWrittenBytes = activeDurableBytes = r.activeBytes();
+      activeRecords = r.activeRecords();
+    }
+  }
+
+  @Override
+  public Recovered recovered() {
+    return recovered;
+  }
+
+  @Override
+  public void append(List<Entry> entries) {
+    checkUsable();
+    if (entries.isEmpty()) return;
+    long first = entries.get(0).index();
+    if (first > lastIndex + 1) {
+      throw new IllegalArgumentException("gap: append at " + first + " after last " + lastIndex);
+    }
+    if (first < firstIndex) {
+      throw new IllegalArgumentException("append at " + first + " below the log start "
+          + firstIndex + " (older segments were dropped)");
+    }
+    // Validate the whole batch before writing any of it.
+    for (int k = 0; k < entries.size(); k++) {
+      Entry e = entries.get(k);
+      if (e.index() != first + k) {
+        throw new IllegalArgumentException(
+            "entries not contiguous: " + e.index() + " at position " + k + " after " + first);
+      }
+      if (e.data().length > SegmentFormat.ENTRY_DATA_BYTES_MAX) {
+        throw new IllegalArgumentException("entry " + e.index() + " data " + e.data().length
+            + " bytes > " + SegmentFormat.ENTRY_DATA_BYTES_MAX);
+      }
+    }
+    try {
+      for (Entry e : entries) {
+        int recordBytes = SegmentFormat.entryRecordBytes(e);
+        maybeRoll(recordBytes);
+        ByteBuffer target = target(recordBytes);
+        SegmentFormat.putEntry(target, e);
+        finishRecord(target, recordBytes);
+        // Per record, so a roll mid-batch gives the new segment the right base.
+        lastIndex = e.index();
+        lastTerm = e.term();
+      }
+    } catch (IOException e) {
+      throw fail(e);
+    }
+  }
+
+  @Override
+  public void saveHardState(HardState state) {
+    Objects.requireNonNull(state, "state");
+    checkUsable();
+    if (state.equals(hardState)) return;
+    byte[] votedFor = SegmentFormat.votedForBytes(state);
+    if (votedFor != null && votedFor.length > SegmentFormat.VOTED_FOR_BYTES_MAX) {
+      throw new IllegalArgumentException("votedFor is " + votedFor.length + " bytes > "
+          + SegmentFormat.VOTED_FOR_BYTES_MAX);
+    }
+    try {
+      int recordBytes = SegmentFormat.hardStateRecordBytes(votedFor);
+      maybeRoll(recordBytes);
+      ByteBuffer target = target(recordBytes);
+      SegmentFormat.putHardState(target, state, votedFor);
+      finishRecord(target, recordBytes);
+      hardState = state;
+    } catch (IOException e) {
+      throw fail(e);
+    }
+  }
+
+  @Override
+  public void sync() {
+    checkUsable();
+    try {
+      flush();
+      if (activeDurableBytes == activeWrittenBytes) return; // nothing new since the last force
+      force(active);
+      activeDurableBytes = activeWrittenBytes;
+      syncCount++;
+    } catch (IOException e) {
+      throw fail(e);
+    }
+  }
+
+  @Override
+  public long lastIndex() {
+    return lastIndex;
+  }
+
+  /** Index of the first entry the store holds (above 1 once old segments were dropped). */
+  public long firstIndex() {
+    return firstIndex;
+  }
+
+  /** Term of the entry at {@link #lastIndex()}, 0 when there is none. */
+  public long lastTerm() {
+    return lastTerm;
+  }
+
+  /** The hard state last saved (durable only after {@link #sync()}). */
+  public HardState hardState() {
+    return hardState;
+  }
+
+  /**
+   * Deletes the oldest segments whose entries all lie below {@code index}, for use once a snapshot
+   * covers everything below it. The active segment is never deleted, and every remaining segment
+   * starts with a hard state, so term and vote survive. After this, {@link #firstIndex()} and a
+   * recovered log's first index are at most {@code index}.
+   *
+   * @return how many segments were deleted
+   */
+  public int dropSegmentsBefore(long index) {
+    checkUsable();
+    if (index > lastIndex + 1) {
+      throw new IllegalArgumentException("drop before " + index + " past last index " + lastIndex);
+    }
+    int dropped = 0;
+    try {
+      // Segment k+1's entries above its base were all written in k+1 or later, so k (and all
+      // before it) hold nothing at or above index once base(k+1) < index.
+      while (segments.size() > 1 && segments.get(1).baseIndex() < index) {
+        Files.delete(segments.get(0).path()); // oldest first: a crash leaves a contiguous run
+        segments.remove(0);
+        dropped++;
+      }
+      if (dropped > 0) {
+        fsyncDir(dir);
+        firstIndex = Math.max(firstIndex, segments.get(0).baseIndex() + 1);
+      }
+    } catch (IOException e) {
+      throw fail(e);
+    }
+    return dropped;
+  }
+
+  // ---- metrics (what the daemon exports) ----
+
+  /** Calls to {@link #sync()} that forced something (a sync with nothing new costs nothing). */
+  public long syncCount() {
+    return syncCount;
+  }
+
+  /** Every fsync of a segment: syncs plus the forces of segment rolls and recovery. */
+  public long fsyncCount() {
+    return fsyncCount;
+  }
+
+  /** Time spent in segment fsyncs since open, in nanoseconds. */
+  public long fsyncNanosTotal() {
+    return fsyncNanosTotal;
+  }
+
+  /** Duration of the latest segment fsync, in nanoseconds (0 before the first). */
+  public long fsyncNanosLast() {
+    return fsyncNanosLast;
+  }
+
+  /** Bytes handed to the OS since open: headers and records. */
+  public long bytesWritten() {
+    return bytesWritten;
+  }
+
+  /** Segment files the log occupies now. */
+  public int segmentCount() {
+    return segments.size();
+  }
+
+  /** Bytes of torn tail that recovery cut away on open (0 after a clean shutdown). */
+  public long recoveryTruncatedBytes() {
+    return recoveryTruncatedBytes;
+  }
+
+  /** The directory this store lives in. */
+  public Path dir() {
+    return dir;
+  }
+
+  /** Flushes and forces what is pending, then releases the files. Idempotent. */
+  @Override
+  public void close() throws IOException {
+    if (closed) return;
+    closed = true;
+    try {
+      if (failure == null) {
+        flush();
+        if (activeDurableBytes != activeWrittenBytes) force(active);
+      }
+    } finally {
+      try {
+        active.close();
+      } finally {
+        lock.release();
+        lockChannel.close();
+      }
+    }
+  }
+
+  // ---- writing ----
+
+  private void maybeRoll(int recordBytes) throws IOException {
+    // activeRecords > 1: a segment always keeps at least one record past its opening hard state,
+    // so a record bigger than segmentBytesMax cannot make the store roll forever.
+    if (activeRecords > 1 && activeBytes + recordBytes > options.segmentBytesMax()) {
+      roll();
+    }
+  }
+
+  /**
+   * Finishes the active segment (forced in full, so it can never have a torn tail) and starts the
+   * next one.
+   */
+  private void roll() throws IOException {
+    flush();
+    if (activeDurableBytes != activeWrittenBytes) force(active);
+    active.close();
+    createSegment(segments.get(segments.size() - 1).seq() + 1);
+  }
+
+  /**
+   * Creates segment {@code seq} with the current base and hard state, forces it and syncs the
+   * directory, so the segment exists with a valid first record before anything else is written.
+   */
+  private void createSegment(long seq) throws IOException {
+    Path path = dir.resolve(SegmentFormat.fileName(seq));
+    SegmentFormat.Header header = new SegmentFormat.Header(seq, lastIndex, lastTerm);
+    byte[] votedFor = SegmentFormat.votedForBytes(hardState);
+    int firstBytes = SegmentFormat.HEADER_BYTES + SegmentFormat.hardStateRecordBytes(votedFor);
+    ByteBuffer first = ByteBuffer.allocate(firstBytes);
+    SegmentFormat.putHeader(first, header);
+    SegmentFormat.putHardState(first, hardState, votedFor);
+    first.flip();
+    active = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    segments.add(new Segment(path, seq, lastIndex, lastTerm));
+    writeFully(active, first);
+    force(active);
+    fsyncDir(dir);
+    activeBytes = activeWrittenBytes = activeDurableBytes = firstBytes;
+    activeRecords = 1;
+  }
+
+  /**
+   * Where to encode a record of {@code recordBytes}: the write buffer (flushed first if full), or,
+   * for a record larger than the whole buffer, a buffer of its own that {@link #finishRecord}
+   * writes at once. Its size is trusted: append bounded it by ENTRY_DATA_BYTES_MAX.
+   */
+  private ByteBuffer target(int recordBytes) throws IOException {
+    if (buffer.remaining() >= recordBytes) return buffer;
+    flush();
+    return buffer.remaining() >= recordBytes ? buffer : ByteBuffer.allocate(recordBytes);
+  }
+
+  private void finishRecord(ByteBuffer target, int recordBytes) throws IOException {
+    if (target != buffer) {
+      target.flip();
+      writeFully(active, target);
+      activeWrittenBytes += recordBytes;
+    }
+    activeBytes += recordBytes;
+    activeRecords++;
+  }
+
+  /** Hands the buffer to the OS without forcing: survives a process crash, not a power cut. */
+  void flush() throws IOException {
+    if (buffer.position() == 0) return;
+    buffer.flip();
+    int bytes = buffer.remaining();
+    writeFully(active, buffer);
+    buffer.clear();
+    activeWrittenBytes += bytes;
+  }
+
+  private void writeFully(FileChannel ch, ByteBuffer src) throws IOException {
+    int bytes = src.remaining();
+    while (src.hasRemaining()) ch.write(src);
+    bytesWritten += bytes;
+  }
+
+  private void force(FileChannel ch) throws IOException {
+    long start = System.nanoTime();
+    // force(false) is fdatasync: it persists the data and the file size (needed to read the data
+    // back), and skips only metadata like mtime.
+    ch.force(false);
+    fsyncNanosLast = System.nanoTime() - start;
+    fsyncNanosTotal += fsyncNanosLast;
+    fsyncCount++;
+  }
+
+  /** Makes creations, deletions and renames in {@code dir} durable (POSIX needs the dir fsynced). */
+  static void fsyncDir(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+  }
+
+  private void checkUsable() {
+    if (closed) throw new IllegalStateException("log store " + dir + " is closed");
+    if (failure != null) {
+      throw new IllegalStateException("log store " + dir + " failed earlier; restart to recover",
+          failure);
+    }
+  }
+
+  private UncheckedIOException fail(IOException e) {
+    failure = e;
+    return new UncheckedIOException("log store " + dir + " failed: " + e.getMessage(), e);
+  }
+
+  // ---- test hooks ----
+
+  /** The active segment's file. */
+  Path activeSegmentForTest() {
+    return segments.get(segments.size() - 1).path();
+  }
+
+  /** How much of the active segment is forced; a power cut keeps at least this much. */
+  long activeDurableBytesForTest() {
+    return activeDurableBytes;
+  }
+
+  /**
+   * Releases the files without writing the buffer, as a killed process would: what was handed to
+   * the OS stays in the files (a test then cuts them to model a power cut), the rest is lost.
+   */
+  void abandonForTest() throws IOException {
+    closed = true;
+    buffer.clear();
+    active.close();
+    lockChannel.close();
+  }
+}
