@@ -1,0 +1,318 @@
+package io.conclave.daemon.runtime;
+
+import io.conclave.daemon.cluster.ClusterControl;
+import io.conclave.daemon.config.DaemonConfig;
+import io.conclave.daemon.http.HealthPolicy;
+import io.conclave.daemon.http.HttpApi;
+import io.conclave.daemon.metrics.Metrics;
+import io.conclave.daemon.transport.FramedOptions;
+import io.conclave.daemon.transport.FramedTransport;
+import io.conclave.daemon.transport.UdpTransport;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.net.BindException;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running daemon: owns the data dir lock, Vert.x, the listeners (gossip UDP and TCP, Raft TCP
+ * on servers, HTTP) and the {@link ClusterRuntime} that drives the cores.
+ *
+ * <p>{@link #start} and {@link #stop} block and must be called from outside Vert.x (main thread,
+ * signal handler, test thread): Vert.x is closed by its caller, never from its own future chain.
+ */
+public final class Daemon {
+  private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+
+  /** How long a graceful stop may take per phase before it moves on. */
+  public static final Duration STOP_PHASE_TIMEOUT = Duration.ofSeconds(5);
+
+  private final DaemonConfig config;
+  private final Vertx vertx;
+  private final PrometheusMeterRegistry registry;
+  private final ClusterRuntime runtime;
+  private final Optional<DataDir> dataDir;
+  private final Bound bound;
+  private final Promise<Void> leaveRequested;
+  private boolean stopped;
+
+  /** What start bound, in order; closed in reverse. */
+  private static final class Bound {
+    UdpTransport gossipUdp;
+    FramedTransport gossipTcp;
+    FramedTransport raftTcp;
+    HttpServer http;
+    boolean runtimeStarted;
+  }
+
+  private Daemon(DaemonConfig config, Vertx vertx, PrometheusMeterRegistry registry,
+      ClusterRuntime runtime, Optional<DataDir> dataDir, Bound bound, Promise<Void> leaveRequested) {
+    this.config = config;
+    this.vertx = vertx;
+    this.registry = registry;
+    this.runtime = runtime;
+    this.dataDir = dataDir;
+    this.bound = bound;
+    this.leaveRequested = leaveRequested;
+  }
+
+  /** Starts with the system clock and default health thresholds. */
+  public static Daemon start(DaemonConfig config, ClusterRuntime runtime, Duration timeout) {
+    return start(config, runtime, timeout, InstantSource.system(), HealthPolicy.defaults());
+  }
+
+  /**
+   * Locks the data dir, binds every listener, starts the runtime, then serves HTTP. Blocks until
+   * done.
+   *
+   * @throws StartException naming the cause (port in use, data dir unusable, runtime refused);
+   *     everything opened so far is closed again
+   */
+  public static Daemon start(DaemonConfig config, ClusterRuntime runtime, Duration timeout,
+      InstantSource clock, HealthPolicy healthPolicy) {
+    check(Vertx.currentContext() == null, "Daemon.start must not run on a Vert.x thread");
+    Optional<DataDir> dataDir = config.dataDir().map(DataDir::open);
+    PrometheusMeterRegistry registry = Metrics.newRegistry();
+    Vertx vertx = Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+        .withMetrics(new MicrometerMetricsFactory(registry))
+        .build();
+    Context context = vertx.getOrCreateContext();
+    Bound bound = new Bound();
+    Promise<Void> leaveRequested = Promise.promise();
+    Daemon daemon = new Daemon(config, vertx, registry, runtime, dataDir, bound, leaveRequested);
+    String host = config.bind();
+    Future<Void> started = UdpTransport.bind(context, "gossip-udp", host, config.gossipPort(), config.encrypt(), registry)
+        .recover(e -> Future.failedFuture(bindFailure("gossip (udp)", host, config.gossipPort(), e)))
+        .compose(udp -> {
+          bound.gossipUdp = udp;
+          // TCP push-pull shares the gossip port number; with port 0 it takes UDP's ephemeral port
+          return FramedTransport.start(context, "gossip-tcp", host, udp.port(), FramedOptions.defaults(), registry)
+              .recover(e -> Future.failedFuture(bindFailure("gossip (tcp)", host, udp.port(), e)));
+        })
+        .compose(tcp -> {
+          bound.gossipTcp = tcp;
+          if (!config.raftEnabled()) {
+            return Future.succeededFuture();
+          }
+          return FramedTransport.start(context, "raft", host, config.raftPort(), FramedOptions.defaults(), registry)
+              .recover(e -> Future.failedFuture(bindFailure("raft", host, config.raftPort(), e)))
+              .map(raft -> {
+                bound.raftTcp = raft;
+                return null;
+              });
+        })
+        .compose(v -> {
+          RuntimeContext ctx = new RuntimeContext(context, config, registry, clock, bound.gossipUdp,
+              bound.gossipTcp, Optional.ofNullable(bound.raftTcp), dataDir);
+          Promise<Void> runtimeStarted = Promise.promise();
+          context.runOnContext(x -> runtime.start(ctx).onComplete(runtimeStarted));
+          return runtimeStarted.future().onSuccess(x -> bound.runtimeStarted = true);
+        })
+        .compose(v -> {
+          HttpApi api = new HttpApi(vertx, config, runtime.view(), daemon.controlForHttp(context),
+              registry, clock, healthPolicy);
+          return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(300))
+              .requestHandler(api.router())
+              .listen(config.httpPort(), host)
+              .recover(e -> Future.failedFuture(bindFailure("http", host, config.httpPort(), e)));
+        })
+        .map(http -> {
+          bound.http = http;
+          return null;
+        });
+    try {
+      await(started, timeout, () -> "start timed out after " + timeout.toMillis() + " ms");
+    } catch (StartException e) {
+      daemon.stop(STOP_PHASE_TIMEOUT);
+      throw e;
+    }
+    LOG.info("started node={} mode={} http={}:{} gossip={}:{} raft={} advertise={} encrypt={}",
+        config.node(), config.dev() ? "dev" : config.server() ? "server" : "client", host,
+        daemon.httpPort(), host, daemon.gossipPort(),
+        bound.raftTcp == null ? "off" : host + ":" + bound.raftTcp.port(), config.advertise(),
+        config.encrypt().isPresent());
+    return daemon;
+  }
+
+  /** The control the HTTP API uses: the runtime's, with leave also ending the process. */
+  private ClusterControl controlForHttp(Context context) {
+    ClusterControl inner = runtime.control();
+    return new ClusterControl() {
+      @Override
+      public Future<Void> leave() {
+        return inner.leave()
+            .recover(e -> {
+              LOG.warn("leave did not complete cleanly, stopping anyway error=\"{}\"", e.toString());
+              return Future.succeededFuture();
+            })
+            // complete after the HTTP reply is written: listeners of the returned future run first
+            .onComplete(v -> context.runOnContext(x -> leaveRequested.tryComplete()));
+      }
+
+      @Override
+      public Future<Void> transferLeadership(Optional<String> targetId) {
+        return inner.transferLeadership(targetId);
+      }
+
+      @Override
+      public Future<Void> removePeer(String id) {
+        return inner.removePeer(id);
+      }
+    };
+  }
+
+  /** Completes when a graceful leave was done through the API; the owner should then {@link #stop}. */
+  public Future<Void> leaveRequested() {
+    return leaveRequested.future();
+  }
+
+  /** Graceful leave (SIGTERM): the runtime's leave, bounded by {@code timeout}, then {@link #stop}. */
+  public void leaveAndStop(Duration timeout) {
+    check(Vertx.currentContext() == null, "Daemon.leaveAndStop must not run on a Vert.x thread");
+    if (bound.runtimeStarted && !leaveRequested.future().isComplete()) {
+      try {
+        await(runtime.control().leave(), timeout, () -> "leave timed out after " + timeout.toMillis() + " ms");
+      } catch (StartException e) {
+        LOG.warn("leave did not complete cleanly, stopping anyway error=\"{}\"", e.getMessage());
+      }
+    }
+    stop(timeout);
+  }
+
+  /**
+   * Stops HTTP (letting in-flight requests finish), the runtime, the transports, then Vert.x, and
+   * releases the data dir. Idempotent; blocks; each phase is bounded by {@code timeout}.
+   */
+  public synchronized void stop(Duration timeout) {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
+    check(Vertx.currentContext() == null, "Daemon.stop must not run on a Vert.x thread");
+    if (bound.http != null) {
+      quietly("http", bound.http.shutdown(timeout.toMillis(), TimeUnit.MILLISECONDS), timeout);
+    }
+    if (bound.runtimeStarted) {
+      quietly("runtime", runtime.stop(), timeout);
+    }
+    List<Future<Void>> closing = new ArrayList<>();
+    if (bound.raftTcp != null) {
+      closing.add(bound.raftTcp.close());
+    }
+    if (bound.gossipTcp != null) {
+      closing.add(bound.gossipTcp.close());
+    }
+    if (bound.gossipUdp != null) {
+      closing.add(bound.gossipUdp.close());
+    }
+    quietly("transports", Future.join(closing).mapEmpty(), timeout);
+    quietly("vertx", vertx.close(), timeout);
+    dataDir.ifPresent(DataDir::close);
+    registry.close();
+    if (bound.http != null) {
+      LOG.info("stopped node={}", config.node());
+    }
+  }
+
+  private static void quietly(String phase, Future<?> future, Duration timeout) {
+    try {
+      await(future, timeout, () -> phase + " did not stop within " + timeout.toMillis() + " ms");
+    } catch (StartException e) {
+      LOG.warn("stop phase={} error=\"{}\"", phase, e.getMessage());
+    }
+  }
+
+  /** Blocks the calling (non-Vert.x) thread on {@code future}; failures become StartExceptions. */
+  private static <T> T await(Future<T> future, Duration timeout, Supplier<String> onTimeout) {
+    try {
+      return future.toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new StartException(onTimeout.get());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartException("interrupted");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof StartException start) {
+        throw start;
+      }
+      throw new StartException(cause == null ? e.toString() : describe(cause));
+    }
+  }
+
+  /** One line for a listener that could not bind. */
+  static StartException bindFailure(String listener, String host, int port, Throwable e) {
+    String where = host + ":" + port;
+    if (isAddressInUse(e)) {
+      return new StartException(listener + " port " + where + " is already in use");
+    }
+    String message = describe(e);
+    if (message.contains("Cannot assign requested address")) {
+      return new StartException("cannot bind " + listener + " to " + where + ": " + host + " is not an address of this host");
+    }
+    return new StartException("cannot bind " + listener + " to " + where + ": " + message);
+  }
+
+  private static boolean isAddressInUse(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof BindException || (t.getMessage() != null && t.getMessage().contains("Address already in use"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String describe(Throwable e) {
+    String message = e.getMessage();
+    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message.lines().findFirst().orElse(message);
+  }
+
+  private static void check(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalStateException(message);
+    }
+  }
+
+  public DaemonConfig config() {
+    return config;
+  }
+
+  public int httpPort() {
+    return bound.http.actualPort();
+  }
+
+  public int gossipPort() {
+    return bound.gossipUdp.port();
+  }
+
+  /** The Raft port, or -1 on a client agent. */
+  public int raftPort() {
+    return bound.raftTcp == null ? -1 : bound.raftTcp.port();
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+}
