@@ -1,0 +1,177 @@
+package io.conclave.consensus.raft;
+
+import io.conclave.consensus.log.Entry;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A node's in-memory copy of its log, with the commit and apply cursors, and the bookkeeping of what
+ * has not yet been handed to the runtime for persistence. The durable copy is the runtime's
+ * {@link io.conclave.consensus.log.LogStore}; the two hold the same entries once every
+ * {@link Ready} has been carried out.
+ */
+final class RaftLog {
+  // Entries before firstIndex are compacted away (a later issue); offsetTerm is the term at
+  // firstIndex - 1, 0 when nothing was compacted.
+  private final long offset; // index of entries.get(0) is offset + 1
+  private final long offsetTerm;
+  private final ArrayList<Entry> entries = new ArrayList<>();
+  // invariant: offset <= applied <= committed <= lastIndex()
+  private long committed;
+  private long applied;
+  // Lowest index written since the last drain (lastIndex() + 1 when nothing is pending).
+  private long unstableFrom;
+
+  RaftLog(long offset, long offsetTerm, List<Entry> stored, long committed) {
+    this.offset = offset;
+    this.offsetTerm = offsetTerm;
+    for (int i = 0; i < stored.size(); i++) {
+      Entry e = stored.get(i);
+      check(e.index() == offset + 1 + i, "stored entry %d at position %d (offset %d)", e.index(), i, offset);
+      entries.add(e);
+    }
+    this.committed = Math.min(Math.max(committed, offset), lastIndex());
+    this.applied = offset;
+    this.unstableFrom = lastIndex() + 1;
+  }
+
+  long lastIndex() {
+    return offset + entries.size();
+  }
+
+  long lastTerm() {
+    return entries.isEmpty() ? offsetTerm : entries.get(entries.size() - 1).term();
+  }
+
+  long firstIndex() {
+    return offset + 1;
+  }
+
+  long committed() {
+    return committed;
+  }
+
+  long applied() {
+    return applied;
+  }
+
+  /** Term at {@code index}; 0 for index 0, -1 when the index is outside the log. */
+  long term(long index) {
+    if (index == offset) return offsetTerm;
+    if (index < offset || index > lastIndex()) return -1;
+    return entries.get((int) (index - offset - 1)).term();
+  }
+
+  Entry entry(long index) {
+    return entries.get((int) (index - offset - 1));
+  }
+
+  boolean matchTerm(long index, long term) {
+    return term(index) == term;
+  }
+
+  /** Raft §5.4.1: is a log ending at (lastIndex, lastTerm) at least as up to date as ours? */
+  boolean isUpToDate(long lastIndex, long lastTerm) {
+    return lastTerm > lastTerm() || (lastTerm == lastTerm() && lastIndex >= lastIndex());
+  }
+
+  /** Leader path: append entries that directly follow the last index. */
+  void append(Entry e) {
+    check(e.index() == lastIndex() + 1, "append %d after last %d", e.index(), lastIndex());
+    entries.add(e);
+  }
+
+  /**
+   * Follower path (Raft §5.3): entries follow {@code prevIndex}, which the caller checked matches.
+   * Skips entries already present, truncates at the first conflict, appends the rest.
+   *
+   * @return the index of the last entry of the message (everything up to it now matches the leader)
+   */
+  long appendFollowing(long prevIndex, List<Entry> incoming) {
+    for (int i = 0; i < incoming.size(); i++) {
+      Entry e = incoming.get(i);
+      long existing = term(e.index());
+      if (existing == e.term()) continue;
+      if (existing != -1) {
+        // Conflict: everything from here on is replaced. A committed entry can never conflict.
+        check(e.index() > committed, "conflict at %d <= committed %d (term %d vs %d)", e.index(), committed, existing, e.term());
+        truncateFrom(e.index());
+      }
+      for (int j = i; j < incoming.size(); j++) append(incoming.get(j));
+      break;
+    }
+    return prevIndex + incoming.size();
+  }
+
+  private void truncateFrom(long index) {
+    entries.subList((int) (index - offset - 1), entries.size()).clear();
+    unstableFrom = Math.min(unstableFrom, index);
+  }
+
+  /** First index whose term equals the term at {@code index} (fast backtracking hint). */
+  long firstIndexOfTermAt(long index) {
+    long t = term(index);
+    long i = index;
+    while (i - 1 > offset && term(i - 1) == t) i--;
+    return i;
+  }
+
+  /** Last index at or below {@code from} whose term is {@code term}, or -1 when none. */
+  long lastIndexOfTerm(long term, long from) {
+    for (long i = Math.min(from, lastIndex()); i > offset; i--) {
+      long t = term(i);
+      if (t == term) return i;
+      if (t < term) return -1;
+    }
+    return -1;
+  }
+
+  void commitTo(long index) {
+    if (index <= committed) return;
+    check(index <= lastIndex(), "commit %d > lastIndex %d (log truncated?)", index, lastIndex());
+    committed = index;
+  }
+
+  /** Entries from {@code from} on, at most {@code maxBytes} of them but always at least one. */
+  List<Entry> slice(long from, long maxBytes) {
+    long last = lastIndex();
+    if (from > last) return List.of();
+    List<Entry> out = new ArrayList<>();
+    long bytes = 0;
+    for (long i = from; i <= last; i++) {
+      Entry e = entry(i);
+      bytes += e.sizeBytes();
+      if (!out.isEmpty() && bytes > maxBytes) break;
+      out.add(e);
+    }
+    return out;
+  }
+
+  /** Entries written since the last call, to persist. */
+  List<Entry> drainUnstable() {
+    long last = lastIndex();
+    if (unstableFrom > last) {
+      unstableFrom = last + 1;
+      return List.of();
+    }
+    List<Entry> out = new ArrayList<>(entries.subList((int) (unstableFrom - offset - 1), entries.size()));
+    unstableFrom = last + 1;
+    return out;
+  }
+
+  boolean hasUnstable() {
+    return unstableFrom <= lastIndex();
+  }
+
+  /** Committed entries not yet handed out for applying; marks them applied. */
+  List<Entry> drainCommitted() {
+    if (applied >= committed) return List.of();
+    List<Entry> out = new ArrayList<>(entries.subList((int) (applied - offset), (int) (committed - offset)));
+    applied = committed;
+    return out;
+  }
+
+  static void check(boolean ok, String fmt, Object... args) {
+    if (!ok) throw new IllegalStateException(String.format(fmt, args));
+  }
+}

@@ -1,0 +1,34 @@
+package io.conclave.consensus.raft;
+
+import io.conclave.consensus.log.Entry;
+import io.conclave.consensus.log.HardState;
+import io.conclave.consensus.message.Message;
+import java.util.List;
+
+/**
+ * What a {@link RaftNode} hands back for the runtime to carry out, in this order:
+ *
+ * <ol>
+ *   <li>append {@code entries} to the log store (replacing any stored suffix from the first index) and
+ *       save {@code hardState} when it is not null;
+ *   <li>make both durable (one fsync for the batch) <em>before</em> sending anything: a vote, a term
+ *       and an acknowledged entry must survive a crash (Raft Figure 2);
+ *   <li>send {@code messages};
+ *   <li>apply {@code committed} to the state machine, in order.
+ * </ol>
+ *
+ * Readies must be carried out in the order they were returned. The runtime may merge several into
+ * one batch (group commit) as long as it keeps that order within the batch.
+ */
+public record Ready(HardState hardState, List<Entry> entries, List<Message> messages, List<Entry> committed) {
+  public static final Ready EMPTY = new Ready(null, List.of(), List.of(), List.of());
+
+  public boolean isEmpty() {
+    return hardState == null && entries.isEmpty() && messages.isEmpty() && committed.isEmpty();
+  }
+
+  /** True when something must be forced to disk before {@link #messages()} may leave. */
+  public boolean mustSync() {
+    return hardState != null || !entries.isEmpty();
+  }
+}

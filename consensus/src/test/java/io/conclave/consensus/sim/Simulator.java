@@ -1,0 +1,331 @@
+package io.conclave.consensus.sim;
+
+import io.conclave.consensus.log.Entry;
+import io.conclave.consensus.log.MemoryLogStore;
+import io.conclave.consensus.message.Message;
+import io.conclave.consensus.raft.ProposeResult;
+import io.conclave.consensus.raft.RaftConfig;
+import io.conclave.consensus.raft.RaftNode;
+import io.conclave.consensus.raft.Ready;
+import io.conclave.consensus.raft.Role;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * One seeded run of a Raft group over a simulated network, on one thread with a virtual clock.
+ *
+ * <p>Each node is a {@link RaftNode} with a {@link MemoryLogStore} and a runtime that behaves like the
+ * daemon's: it writes every {@link Ready} to the store, and sends its messages and applies its
+ * committed entries only after a sync that may come several units later (group commit). A crash
+ * throws away unsynced writes and the pending outputs; a restart rebuilds the node from what its
+ * store had forced.
+ *
+ * <p>Run = fault phase (loss, duplication, delay/reordering, symmetric and one-way partitions,
+ * crashes, clock skew) in which {@link Invariants} are checked after every step, then a heal phase in
+ * which a leader must appear and a new command must be applied everywhere within a bound.
+ */
+public final class Simulator {
+  /** Heal-phase bound, in units: generous next to a ~100-unit election timeout. */
+  static final int LIVENESS_BOUND_UNITS = 6000;
+
+  final long seed;
+  final Faults faults;
+  private final SplittableRandom rnd;
+  final List<SimNode> nodes = new ArrayList<>();
+  private final Map<String, SimNode> byId = new HashMap<>();
+  private final Set<String> voterIds;
+  private final PriorityQueue<InFlight> network = new PriorityQueue<>();
+  private long seq;
+  long now;
+  // Directed links that drop everything: "a>b".
+  private final Set<String> blocked = new HashSet<>();
+  private long partitionEndsAt = -1;
+  private boolean healed;
+  private int proposals;
+  final Invariants invariants;
+  private final ArrayDeque<String> trace = new ArrayDeque<>();
+  private static final int TRACE_LINES = 60;
+  long messagesDelivered;
+
+  public Simulator(long seed, Faults faults) {
+    this.seed = seed;
+    this.faults = faults;
+    this.rnd = new SplittableRandom(seed);
+    TreeSet<String> ids = new TreeSet<>();
+    for (int i = 1; i <= faults.nodes(); i++) ids.add("n" + i);
+    this.voterIds = ids;
+    for (String id : ids) {
+      SimNode n = new SimNode(id, 8 + rnd.nextInt(5), rnd.nextInt(8));
+      n.start(config(id), rnd.nextLong());
+      nodes.add(n);
+      byId.put(id, n);
+    }
+    this.invariants = new Invariants(this, ids.size() / 2 + 1);
+  }
+
+  RaftConfig config(String id) {
+    return RaftConfig.of(id, voterIds).withFlowControl(faults.maxMsgBytes(), faults.maxInflight());
+  }
+
+  /** Runs both phases; throws {@link AssertionError} (with a trace) on any violation. */
+  public void run() {
+    try {
+      for (; now < faults.faultUnits(); now++) stepUnit(false);
+      heal();
+      checkLiveness();
+    } catch (AssertionError | RuntimeException e) {
+      throw new AssertionError(
+          "seed=" + seed + " " + faults + " at t=" + now + ": " + e.getMessage()
+              + "\nlast events:\n  " + String.join("\n  ", trace), e);
+    }
+  }
+
+  private void stepUnit(boolean quiet) {
+    if (!quiet) maybeInjectFaults();
+    // Deliver what is due, in arrival order (random delays already reordered them).
+    while (!network.isEmpty() && network.peek().at <= now) deliver(network.poll());
+    for (SimNode n : nodes) {
+      if (!n.up) continue;
+      if ((now + n.phase) % n.tickPeriod == 0) {
+        n.raft.tick();
+        afterInput(n, "tick");
+      }
+      if (n.syncAt >= 0 && n.syncAt <= now) sync(n);
+    }
+    if (!quiet && rnd.nextDouble() < faults.proposalRate()) propose();
+  }
+
+  private void maybeInjectFaults() {
+    if (partitionEndsAt >= 0 && now >= partitionEndsAt) {
+      blocked.clear();
+      partitionEndsAt = -1;
+      log("partition healed");
+    } else if (partitionEndsAt < 0 && rnd.nextDouble() < faults.partitionRate()) {
+      startPartition();
+    }
+    if (rnd.nextDouble() < faults.crashRate()) {
+      SimNode n = nodes.get(rnd.nextInt(nodes.size()));
+      if (n.up) crash(n);
+    }
+    for (SimNode n : nodes) {
+      if (!n.up && n.restartAt <= now) restart(n);
+    }
+  }
+
+  private void startPartition() {
+    List<String> ids = new ArrayList<>(voterIds);
+    int kind = rnd.nextInt(3);
+    if (kind == 0) {
+      // Symmetric split into two sides.
+      Set<String> side = new HashSet<>();
+      for (String id : ids) if (rnd.nextBoolean()) side.add(id);
+      for (String a : ids) for (String b : ids) if (side.contains(a) != side.contains(b)) blocked.add(a + ">" + b);
+      log("partition " + side + " | rest");
+    } else if (kind == 1) {
+      // Isolate one node (often the leader: the interesting case).
+      String victim = currentLeader() != null && rnd.nextBoolean() ? currentLeader() : ids.get(rnd.nextInt(ids.size()));
+      for (String b : ids) if (!b.equals(victim)) {
+        blocked.add(victim + ">" + b);
+        blocked.add(b + ">" + victim);
+      }
+      log("isolate " + victim);
+    } else {
+      // One-way: some directed links drop, their reverse works.
+      for (String a : ids) for (String b : ids) if (!a.equals(b) && rnd.nextInt(4) == 0) blocked.add(a + ">" + b);
+      log("one-way " + blocked);
+    }
+    partitionEndsAt = now + 50 + rnd.nextInt(800);
+  }
+
+  private void crash(SimNode n) {
+    n.up = false;
+    n.store.crash();
+    n.pending.clear();
+    n.syncAt = -1;
+    n.restartAt = now + 10 + rnd.nextInt(600);
+    invariants.onCrash(n);
+    log("crash " + n.id + " (restart at " + n.restartAt + ")");
+  }
+
+  private void restart(SimNode n) {
+    n.start(config(n.id), rnd.nextLong());
+    invariants.onRestart(n);
+    log("restart " + n.id + " term=" + n.raft.term() + " last=" + n.raft.lastIndex());
+    afterInput(n, "restart");
+  }
+
+  private String currentLeader() {
+    SimNode best = null;
+    for (SimNode n : nodes) {
+      if (n.up && n.raft.role() == Role.LEADER && (best == null || n.raft.term() > best.raft.term())) best = n;
+    }
+    return best == null ? null : best.id;
+  }
+
+  private void propose() {
+    String leader = currentLeader();
+    SimNode target = leader != null && rnd.nextInt(5) != 0 ? byId.get(leader) : nodes.get(rnd.nextInt(nodes.size()));
+    if (!target.up) return;
+    byte[] cmd = ("cmd-" + seed + "-" + proposals++).getBytes(StandardCharsets.UTF_8);
+    ProposeResult r = target.raft.propose(cmd);
+    if (r instanceof ProposeResult.Accepted a) log("propose at " + target.id + " -> " + a.index() + "@" + a.term());
+    afterInput(target, "propose");
+  }
+
+  private void deliver(InFlight f) {
+    SimNode to = byId.get(f.msg.to());
+    if (to == null || !to.up) return;
+    messagesDelivered++;
+    to.raft.step(f.msg);
+    afterInput(to, f.msg.getClass().getSimpleName() + " from " + f.msg.from());
+  }
+
+  /** The runtime half: write the Ready, hold its outputs until the next sync. */
+  private void afterInput(SimNode n, String what) {
+    Ready rd = n.raft.ready();
+    if (!rd.isEmpty()) {
+      if (!rd.entries().isEmpty()) n.store.append(rd.entries());
+      if (rd.hardState() != null) n.store.saveHardState(rd.hardState());
+      invariants.onWrite(n, rd.entries());
+      if (rd.mustSync() || !n.pending.isEmpty()) {
+        n.pending.add(rd);
+        if (n.syncAt < 0) n.syncAt = now + (faults.maxSyncDelayUnits() == 0 ? 0 : rnd.nextInt(faults.maxSyncDelayUnits() + 1));
+        if (n.syncAt <= now) sync(n);
+      } else {
+        release(n, rd);
+      }
+    }
+    invariants.check(what + " at " + n.id);
+  }
+
+  private void sync(SimNode n) {
+    n.store.sync();
+    n.syncAt = -1;
+    invariants.onSync(n);
+    List<Ready> batch = new ArrayList<>(n.pending);
+    n.pending.clear();
+    for (Ready rd : batch) release(n, rd);
+    invariants.check("sync at " + n.id);
+  }
+
+  private void release(SimNode n, Ready rd) {
+    for (Message m : rd.messages()) send(m);
+    for (Entry e : rd.committed()) invariants.onApply(n, e);
+  }
+
+  private void send(Message m) {
+    if (blocked.contains(m.from() + ">" + m.to())) return;
+    if (!healed && rnd.nextDouble() < faults.lossRate()) return;
+    int copies = !healed && rnd.nextDouble() < faults.dupRate() ? 2 : 1;
+    for (int i = 0; i < copies; i++) {
+      network.add(new InFlight(now + 1 + rnd.nextInt(faults.maxDelayUnits()), seq++, m));
+    }
+  }
+
+  private void heal() {
+    healed = true;
+    blocked.clear();
+    partitionEndsAt = -1;
+    for (SimNode n : nodes) if (!n.up) restart(n);
+    log("heal");
+  }
+
+  /** After healing, a leader must emerge and a fresh command must be applied on every node. */
+  private void checkLiveness() {
+    long deadline = now + livenessBoundUnits();
+    byte[] probe = ("liveness-" + seed).getBytes(StandardCharsets.UTF_8);
+    long probeIndex = -1;
+    long probeTerm = -1;
+    for (; now < deadline; now++) {
+      stepUnit(true);
+      if (probeIndex > 0) {
+        boolean everywhere = true;
+        for (SimNode n : nodes) everywhere &= n.appliedIndex >= probeIndex;
+        if (everywhere) {
+          invariants.requireApplied(probeIndex, probeTerm, probe);
+          return;
+        }
+      }
+      String leader = currentLeader();
+      // (Re)propose if none is pending, or if the term moved on (the entry may have been dropped).
+      if (leader != null && (probeIndex < 0 || byId.get(leader).raft.term() != probeTerm)) {
+        ProposeResult r = byId.get(leader).raft.propose(probe);
+        if (r instanceof ProposeResult.Accepted a) {
+          probeIndex = a.index();
+          probeTerm = a.term();
+          log("liveness probe at " + leader + " -> " + a.index() + "@" + a.term());
+        }
+        afterInput(byId.get(leader), "propose");
+      }
+    }
+    StringBuilder sb = new StringBuilder("no progress within " + livenessBoundUnits() + " units after healing:");
+    for (SimNode n : nodes) sb.append("\n    ").append(n.raft).append(" applied=").append(n.appliedIndex);
+    throw new AssertionError(sb.toString());
+  }
+
+  /**
+   * The heal-phase bound: a fixed allowance for electing a leader, plus the time to ship the backlog
+   * to the slowest node at the configured batch size and window, one round trip per window.
+   */
+  private long livenessBoundUnits() {
+    long last = 0;
+    long minApplied = Long.MAX_VALUE;
+    for (SimNode n : nodes) {
+      last = Math.max(last, n.raft.lastIndex());
+      minApplied = Math.min(minApplied, n.appliedIndex);
+    }
+    long perMsg = Math.max(1, faults.maxMsgBytes() / 60);
+    long roundTrip = 2L * faults.maxDelayUnits() + faults.maxSyncDelayUnits() + 2;
+    return LIVENESS_BOUND_UNITS + (last - minApplied) * roundTrip / (perMsg * faults.maxInflight()) + 1;
+  }
+
+  void log(String line) {
+    trace.addLast("t=" + now + " " + line);
+    if (trace.size() > TRACE_LINES) trace.removeFirst();
+  }
+
+  private record InFlight(long at, long seq, Message msg) implements Comparable<InFlight> {
+    @Override
+    public int compareTo(InFlight o) {
+      return at != o.at ? Long.compare(at, o.at) : Long.compare(seq, o.seq);
+    }
+  }
+
+  /** A node and its simulated runtime. */
+  static final class SimNode {
+    final String id;
+    final int tickPeriod;
+    final int phase;
+    final MemoryLogStore store = new MemoryLogStore();
+    RaftNode raft;
+    boolean up = true;
+    long restartAt;
+    long syncAt = -1;
+    final List<Ready> pending = new ArrayList<>();
+    long appliedIndex;
+    // Shadows of the working and the durable log: term and prefix hash per index (index 0 = empty).
+    LogShadow work = new LogShadow();
+    LogShadow durable = new LogShadow();
+
+    SimNode(String id, int tickPeriod, int phase) {
+      this.id = id;
+      this.tickPeriod = tickPeriod;
+      this.phase = phase;
+    }
+
+    void start(RaftConfig config, long randomSeed) {
+      raft = RaftNode.start(config, store.recovered(), new SplittableRandom(randomSeed));
+      up = true;
+      appliedIndex = 0; // in-memory state machine: re-applied from the start
+    }
+  }
+}
