@@ -192,11 +192,9 @@ public final class ConfigLoader {
     }
   }
 
-  /** A bare {@code --server} is picocli's empty string for an arity 0..1 option: true. */
-  private static void putBooleanFlag(Map<String, Setting> settings, String key, String flag, String value) {
+  private static void putBooleanFlag(Map<String, Setting> settings, String key, String flag, Boolean value) {
     if (value != null) {
-      JsonNode node = value.isEmpty() ? BooleanNode.TRUE : TextNode.valueOf(value);
-      settings.put(key, new Setting(node, flag));
+      settings.put(key, new Setting(BooleanNode.valueOf(value), flag));
     }
   }
 

@@ -7,7 +7,9 @@ import picocli.CommandLine.Option;
 /**
  * The command line as typed. Every value is kept as text (or null when absent) so that
  * {@link ConfigLoader} can merge it over the config file and validate everything in one pass,
- * reporting all problems together instead of stopping at picocli's first conversion error.
+ * reporting all problems together instead of stopping at picocli's first conversion error. The two
+ * switches are {@code Boolean} with arity 0..1: a bare {@code --server} is true, {@code
+ * --server=false} overrides a file, and a following word that is not a boolean is not swallowed.
  */
 @Command(
     name = "conclaved",
@@ -50,7 +52,7 @@ final class DaemonFlags {
 
   @Option(names = "--server", arity = "0..1", paramLabel = "BOOL",
       description = "take part in the Raft group (default: a client agent)")
-  String server;
+  Boolean server;
 
   @Option(names = "--bootstrap-expect", paramLabel = "N",
       description = "wait until gossip shows N servers (1..7), then form the group; needs --server")
@@ -66,7 +68,7 @@ final class DaemonFlags {
 
   @Option(names = "--dev", arity = "0..1", paramLabel = "BOOL",
       description = "one in-memory server that forms a group of one at once")
-  String dev;
+  Boolean dev;
 
   @Option(names = "--log-level", paramLabel = "LEVEL",
       description = "error, warn, info, debug (default: info)")

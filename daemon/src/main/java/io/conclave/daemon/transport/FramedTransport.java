@@ -1,5 +1,6 @@
 package io.conclave.daemon.transport;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -20,6 +21,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -55,6 +57,8 @@ public final class FramedTransport {
   private final NetClient client;
   private final Map<String, PeerLink> peers = new HashMap<>();
   private final Set<FrameConnection> inbound = new HashSet<>();
+  private final AtomicInteger inboundOpen = new AtomicInteger();
+  private final AtomicInteger outboundOpen = new AtomicInteger();
   private NetServer server;
   private volatile Consumer<InboundFrame> handler;
   private boolean closed;
@@ -68,6 +72,10 @@ public final class FramedTransport {
     this.client = context.owner().createNetClient(new NetClientOptions()
         .setConnectTimeout(options.connectTimeoutMs())
         .setTcpNoDelay(true));
+    Gauge.builder("conclave.transport.connections", inboundOpen, AtomicInteger::get)
+        .tag("transport", name).tag("direction", "inbound").register(registry);
+    Gauge.builder("conclave.transport.connections", outboundOpen, AtomicInteger::get)
+        .tag("transport", name).tag("direction", "outbound").register(registry);
   }
 
   /**
@@ -187,6 +195,16 @@ public final class FramedTransport {
     return metrics.receivedCount();
   }
 
+  /** Accepted connections open now. */
+  public int inboundConnections() {
+    return inboundOpen.get();
+  }
+
+  /** Outbound (per-peer, reused) connections open now; request/response connections not included. */
+  public int outboundConnections() {
+    return outboundOpen.get();
+  }
+
   /** Bytes read from all connections, framed or not. */
   public long bytesReadCount() {
     return metrics.bytesReadCount();
@@ -220,9 +238,12 @@ public final class FramedTransport {
       return;
     }
     FrameConnection[] holder = new FrameConnection[1];
-    holder[0] = new FrameConnection(socket, options.frameBytesMax(), metrics, this::deliver,
-        () -> inbound.remove(holder[0]));
+    holder[0] = new FrameConnection(socket, options.frameBytesMax(), metrics, this::deliver, () -> {
+      inbound.remove(holder[0]);
+      inboundOpen.decrementAndGet();
+    });
     inbound.add(holder[0]);
+    inboundOpen.incrementAndGet();
   }
 
   private void deliver(InboundFrame frame) {
@@ -293,6 +314,7 @@ public final class FramedTransport {
         connecting = false;
         if (ar.failed()) {
           failures++;
+          metrics.connectFailed();
           LOG.debug("connect failed transport={} peer={}:{} failures={} error={}",
               metrics.transport(), host, port, failures, ar.cause().toString());
           scheduleRetry();
@@ -310,11 +332,13 @@ public final class FramedTransport {
         holder[0] = new FrameConnection(ar.result(), options.frameBytesMax(), metrics,
             FramedTransport.this::deliver, () -> lost(holder[0]));
         connection = holder[0];
+        outboundOpen.incrementAndGet();
         flush();
       });
     }
 
     private void lost(FrameConnection conn) {
+      outboundOpen.decrementAndGet();
       if (connection != conn) {
         return;
       }

@@ -33,6 +33,11 @@ final class TransportMetrics {
         .register(registry);
   }
 
+  void connectFailed() {
+    Counter.builder("conclave.transport.connect.failures").tag("transport", transport)
+        .register(registry).increment();
+  }
+
   void dropped(String reason) {
     drops.computeIfAbsent(reason, r -> Counter.builder("conclave.transport.dropped")
         .description("messages, packets and bytes dropped, by reason")
