@@ -32,6 +32,11 @@ public final class DataDir implements AutoCloseable {
   /** Creates, checks and locks {@code path}; throws {@link StartException} naming the cause. */
   public static DataDir open(Path path) {
     Path dir = path.toAbsolutePath().normalize();
+    for (Path ancestor = dir; ancestor != null; ancestor = ancestor.getParent()) {
+      if (Files.exists(ancestor) && !Files.isDirectory(ancestor)) {
+        throw new StartException("data dir " + dir + ": " + ancestor + " is a file, not a directory");
+      }
+    }
     try {
       Files.createDirectories(dir);
     } catch (FileAlreadyExistsException e) {

@@ -1,0 +1,107 @@
+package io.conclave.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The daemon as a real process (the main classes and logback.xml, not the test ones): SIGTERM and
+ * PUT /v1/agent/leave both end it with exit 0 after a graceful stop.
+ */
+class ProcessTest {
+  static final Duration START = Duration.ofSeconds(60);
+  static final Pattern STARTED = Pattern.compile("logger=Daemon started .* http=127\\.0\\.0\\.1:(\\d+) ");
+  final List<Process> processes = new ArrayList<>();
+
+  @AfterEach
+  void killLeftovers() {
+    processes.forEach(Process::destroyForcibly);
+  }
+
+  @TempDir Path dir;
+
+  /** A started daemon process; its output goes to a file (a pipe's reader races the JDK at exit). */
+  record Daemon(Process process, Path output) {
+    List<String> lines() {
+      try {
+        return Files.readAllLines(output, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    Optional<Integer> httpPort() {
+      return lines().stream().map(STARTED::matcher).filter(Matcher::find).findFirst()
+          .map(m -> Integer.parseInt(m.group(1)));
+    }
+  }
+
+  Daemon launch(String... args) throws IOException {
+    String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+        .filter(entry -> !entry.endsWith("test-classes"))
+        .collect(Collectors.joining(File.pathSeparator));
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath, Main.class.getName()));
+    command.addAll(List.of(args));
+    Path output = Files.createTempFile(dir, "conclaved", ".log");
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+    processes.add(process);
+    return new Daemon(process, output);
+  }
+
+  static int statusOf(int port, String method, String path) throws IOException, InterruptedException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .method(method, HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(5)).build();
+    return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
+  static int awaitStarted(Daemon daemon) {
+    await().atMost(START).until(() -> daemon.httpPort().isPresent() || !daemon.process().isAlive());
+    assertThat(daemon.httpPort()).as("started line in %s", daemon.lines()).isPresent();
+    return daemon.httpPort().get();
+  }
+
+  @Test
+  void sigtermIsAGracefulStopWithExitZero() throws Exception {
+    Daemon daemon = launch("--dev", "--node", "p1", "--http-port", "0", "--gossip-port", "0", "--raft-port", "0");
+    int port = awaitStarted(daemon);
+    assertThat(statusOf(port, "GET", "/v1/health")).isEqualTo(503);
+    daemon.process().destroy(); // SIGTERM
+    assertThat(daemon.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(daemon.process().exitValue()).as("output %s", daemon.lines()).isZero();
+    assertThat(daemon.lines()).anyMatch(l -> l.contains("signal received signal=SIGTERM"))
+        .anyMatch(l -> l.contains("stopped node=p1"));
+  }
+
+  @Test
+  void leaveOverHttpEndsTheProcessWithExitZero() throws Exception {
+    Daemon daemon = launch("--dev", "--node", "p2", "--http-port", "0", "--gossip-port", "0", "--raft-port", "0");
+    int port = awaitStarted(daemon);
+    assertThat(statusOf(port, "PUT", "/v1/agent/leave")).isEqualTo(200);
+    assertThat(daemon.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(daemon.process().exitValue()).as("output %s", daemon.lines()).isZero();
+  }
+}
