@@ -13,6 +13,7 @@ public final class SwimCounters {
   long probes; // swim.probe: probe rounds started
   long probesFailed; // swim.probe.failed: rounds that ended without any ack
   long indirectProbes; // swim.probe.indirect: rounds that needed ping-req helpers
+  long reprobes; // swim.probe.reprobe: out-of-turn probes of a member we just heard suspected
   long nacksReceived; // swim.nack.received
   long nacksSent; // swim.nack.sent
   long suspicionsRaised; // swim.suspect.raised: members this node suspected itself
@@ -82,6 +83,7 @@ public final class SwimCounters {
     m.put("swim.probe", probes);
     m.put("swim.probe.failed", probesFailed);
     m.put("swim.probe.indirect", indirectProbes);
+    m.put("swim.probe.reprobe", reprobes);
     m.put("swim.nack.received", nacksReceived);
     m.put("swim.nack.sent", nacksSent);
     m.put("swim.suspect.raised", suspicionsRaised);

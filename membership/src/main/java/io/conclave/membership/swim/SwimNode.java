@@ -45,6 +45,7 @@ import java.util.random.RandomGenerator;
  */
 public final class SwimNode {
   private static final long REAP_CHECK_MS = 1000;
+  private static final int REPROBES_QUEUED_MAX = 4;
 
   private static final class Peer {
     Member member;
@@ -102,6 +103,7 @@ public final class SwimNode {
   private long nextProbeMs;
   private long seq;
   private final Map<Long, IndirectProbe> indirectProbes = new HashMap<>();
+  private final List<String> reprobes = new ArrayList<>(); // invariant: size <= REPROBES_QUEUED_MAX
 
   private long nextGossipMs;
   private long nextPushPullMs;
@@ -181,6 +183,7 @@ public final class SwimNode {
     for (Message m : ((Decoded.Messages) d).messages()) {
       handle(m, nowMs);
     }
+    maybeReprobe(nowMs);
     return drain();
   }
 
@@ -492,6 +495,10 @@ public final class SwimNode {
       counters.suspicionsRaised++;
     } else {
       counters.suspicionsHeard++;
+      if (rebroadcast && config.suspicionReprobes() > 0 && reprobes.size() < REPROBES_QUEUED_MAX
+          && random.nextDouble() * Math.max(1, n - 2) < config.suspicionReprobes()) {
+        reprobes.add(s.name());
+      }
     }
     emit(Kind.SUSPECT, next, MemberState.ALIVE);
     if (rebroadcast) {
@@ -563,6 +570,7 @@ public final class SwimNode {
         probeFailed(nowMs);
       }
     }
+    maybeReprobe(nowMs);
     if (probe == null && nowMs >= nextProbeMs) {
       startProbe(nowMs);
     }
@@ -571,9 +579,24 @@ public final class SwimNode {
   private void startProbe(long nowMs) {
     nextProbeMs = nowMs + awareness.scale(config.probeIntervalMs());
     String target = nextProbeTarget();
-    if (target == null) {
-      return;
+    if (target != null) {
+      probe(target, nowMs);
     }
+  }
+
+  /** Probes a member out of turn because we just heard it is suspected (see suspicionReprobes). */
+  private void maybeReprobe(long nowMs) {
+    while (probe == null && !leaving && !reprobes.isEmpty()) {
+      String target = reprobes.remove(0);
+      Peer p = peers.get(target);
+      if (p != null && p.member.state() == MemberState.SUSPECT) {
+        counters.reprobes++;
+        probe(target, nowMs);
+      }
+    }
+  }
+
+  private void probe(String target, long nowMs) {
     Peer p = peers.get(target);
     probe = new Probe(++seq, target, nowMs, nowMs + awareness.scale(config.probeTimeoutMs()));
     counters.probes++;
@@ -627,6 +650,9 @@ public final class SwimNode {
       send(h.member.address(), List.of(req));
     }
     probe.expectedNacks = helpers.size();
+    if (config.retryDirectPing()) {
+      send(target.member.address(), List.of(Codec.frame(new Ping(probe.seq, probe.target, self.address()))));
+    }
     probe.endMs = nowMs + Math.max(config.probeTimeoutMs(),
         awareness.scale(config.probeIntervalMs() - config.probeTimeoutMs()));
   }

@@ -165,6 +165,23 @@ public final class SimCluster {
     this.latencyJitterMs = jitterMs;
   }
 
+  public void setTags(SimMember m, Map<String, String> tags) {
+    apply(m, m.node.setTags(tags, nowMs));
+  }
+
+  public void leave(SimMember m) {
+    apply(m, m.node.leave(nowMs));
+  }
+
+  /** Bytes sent by all members so far (UDP and streams). */
+  public long bytesSentTotal() {
+    long sum = 0;
+    for (SimMember m : members) {
+      sum += m.bytesSent;
+    }
+    return sum;
+  }
+
   public void crash(SimMember m) {
     m.crashed = true;
     m.buffered.clear();
