@@ -86,6 +86,11 @@ public final class Main {
     awaitStopRequest();
     LoggerFactory.getLogger(Main.class).info("stopping node={}", config.node());
     daemon.leaveAndStop(LEAVE_TIMEOUT);
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // the JVM is already shutting down; the hook finds the daemon stopped and returns
+    }
     return EXIT_OK;
   }
 

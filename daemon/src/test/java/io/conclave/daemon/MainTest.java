@@ -8,12 +8,21 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** The process entry point's exit codes and its one-line failures (without System.exit). */
 class MainTest {
   final ByteArrayOutputStream out = new ByteArrayOutputStream();
   final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  @AfterEach
+  void quietLogsAgain() {
+    // run() sets the root level from --log-level; give the other tests their quiet default back
+    ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+        .setLevel(ch.qos.logback.classic.Level.WARN);
+  }
 
   int run(String... args) {
     Main main = new Main(new PrintStream(out, true, StandardCharsets.UTF_8),

@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /**
  * Write side of the cluster for the HTTP API (and for SIGTERM). Implemented by the runtime.
- * Failures that a client caused or can act on are {@link ClusterControlException}s; anything else
+ * Methods may be called from any thread (an HTTP event loop, the signal-handling main thread) and
+ * must not block; the runtime hops onto its own context. Failures that a client caused or can act on are {@link ClusterControlException}s; anything else
  * is a bug and answers 500.
  */
 public interface ClusterControl {

@@ -44,6 +44,9 @@ public final class Daemon {
   /** How long a graceful stop may take per phase before it moves on. */
   public static final Duration STOP_PHASE_TIMEOUT = Duration.ofSeconds(5);
 
+  /** HTTP connections silent this long are closed; must exceed a blocking query's 10 min wait. */
+  static final int HTTP_IDLE_TIMEOUT_SECONDS = 15 * 60;
+
   private final DaemonConfig config;
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
@@ -129,7 +132,8 @@ public final class Daemon {
         .compose(v -> {
           HttpApi api = new HttpApi(vertx, config, runtime.view(), daemon.controlForHttp(context),
               registry, clock, healthPolicy);
-          return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(300))
+          // idle timeout above the longest blocking query (wait up to 10 min plus 1/16 jitter)
+          return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS))
               .requestHandler(api.router())
               .listen(config.httpPort(), host)
               .recover(e -> Future.failedFuture(bindFailure("http", host, config.httpPort(), e)));
@@ -187,6 +191,11 @@ public final class Daemon {
   /** Graceful leave (SIGTERM): the runtime's leave, bounded by {@code timeout}, then {@link #stop}. */
   public void leaveAndStop(Duration timeout) {
     check(Vertx.currentContext() == null, "Daemon.leaveAndStop must not run on a Vert.x thread");
+    synchronized (this) {
+      if (stopped) {
+        return; // e.g. the shutdown hook after main already stopped gracefully
+      }
+    }
     if (bound.runtimeStarted && !leaveRequested.future().isComplete()) {
       try {
         await(runtime.control().leave(), timeout, () -> "leave timed out after " + timeout.toMillis() + " ms");
@@ -202,11 +211,11 @@ public final class Daemon {
    * releases the data dir. Idempotent; blocks; each phase is bounded by {@code timeout}.
    */
   public synchronized void stop(Duration timeout) {
+    check(Vertx.currentContext() == null, "Daemon.stop must not run on a Vert.x thread");
     if (stopped) {
       return;
     }
     stopped = true;
-    check(Vertx.currentContext() == null, "Daemon.stop must not run on a Vert.x thread");
     if (bound.http != null) {
       quietly("http", bound.http.shutdown(timeout.toMillis(), TimeUnit.MILLISECONDS), timeout);
     }

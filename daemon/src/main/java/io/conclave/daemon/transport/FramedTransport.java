@@ -232,8 +232,13 @@ public final class FramedTransport {
   }
 
   private void accept(NetSocket socket) {
-    if (closed || inbound.size() >= options.inboundConnectionsMax()) {
+    if (closed) {
+      socket.close();
+      return;
+    }
+    if (inbound.size() >= options.inboundConnectionsMax()) {
       metrics.dropped("too_many_connections");
+      LOG.debug("connection refused transport={} reason=too_many_connections remote={}", metrics.transport(), socket.remoteAddress());
       socket.close();
       return;
     }
