@@ -7,6 +7,7 @@ import io.conclave.daemon.http.HttpApi;
 import io.conclave.daemon.metrics.Metrics;
 import io.conclave.daemon.transport.FramedOptions;
 import io.conclave.daemon.transport.FramedTransport;
+import io.conclave.daemon.transport.PacketSealer;
 import io.conclave.daemon.transport.UdpTransport;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Context;
@@ -24,6 +25,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -107,7 +109,9 @@ public final class Daemon {
         .compose(udp -> {
           bound.gossipUdp = udp;
           // TCP push-pull shares the gossip port number; with port 0 it takes UDP's ephemeral port
-          return FramedTransport.start(context, "gossip-tcp", host, udp.port(), FramedOptions.defaults(), registry)
+          Optional<PacketSealer> sealer = config.encrypt().map(key -> new PacketSealer(Optional.of(key)));
+          return FramedTransport.start(context, "gossip-tcp", host, udp.port(), FramedOptions.defaults(),
+                  registry, sealer, new SplittableRandom())
               .recover(e -> Future.failedFuture(bindFailure("gossip (tcp)", host, udp.port(), e)));
         })
         .compose(tcp -> {

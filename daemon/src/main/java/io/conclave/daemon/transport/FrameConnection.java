@@ -3,6 +3,7 @@ package io.conclave.daemon.transport;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.parsetools.RecordParser;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,7 +12,9 @@ import org.slf4j.LoggerFactory;
  * One TCP connection speaking {@link FrameCodec} frames, inbound or outbound. Reads with a
  * {@link RecordParser} that alternates between the 4-byte length and the frame body; a length
  * outside [1, frameBytesMax] or an unknown version is counted and closes the connection (after a
- * bad length the stream cannot be resynchronised). Runs on the socket's context only.
+ * bad length the stream cannot be resynchronised). With a {@link PacketSealer}, every payload
+ * carries its envelope (gossip push-pull under {@code --encrypt}); one that does not open is
+ * dropped by reason and closes the connection. Runs on the socket's context only.
  */
 final class FrameConnection implements InboundFrame.FrameChannel {
   private static final Logger LOG = LoggerFactory.getLogger(FrameConnection.class);
@@ -20,13 +23,15 @@ final class FrameConnection implements InboundFrame.FrameChannel {
   private final int frameBytesMax;
   private final TransportMetrics metrics;
   private final RecordParser parser;
+  private final Optional<PacketSealer> sealer;
   private Consumer<InboundFrame> onFrame;
   private boolean readingLength = true;
   private boolean closed;
 
-  FrameConnection(NetSocket socket, int frameBytesMax, TransportMetrics metrics,
-      Consumer<InboundFrame> onFrame, Runnable onClose) {
+  FrameConnection(NetSocket socket, int frameBytesMax, Optional<PacketSealer> sealer,
+      TransportMetrics metrics, Consumer<InboundFrame> onFrame, Runnable onClose) {
     this.socket = socket;
+    this.sealer = sealer;
     this.frameBytesMax = frameBytesMax;
     this.metrics = metrics;
     this.onFrame = onFrame;
@@ -73,8 +78,17 @@ final class FrameConnection implements InboundFrame.FrameChannel {
       fail("bad_version", "version " + version);
       return;
     }
+    byte[] payload = record.getBytes(1, record.length());
+    if (sealer.isPresent()) {
+      PacketSealer.Opened opened = sealer.get().open(payload);
+      if (!opened.ok()) {
+        fail(opened.dropReason(), "envelope");
+        return;
+      }
+      payload = opened.payload();
+    }
     metrics.received(FrameCodec.LENGTH_BYTES + record.length());
-    onFrame.accept(new InboundFrame(socket.remoteAddress(), record.getBytes(1, record.length()), this));
+    onFrame.accept(new InboundFrame(socket.remoteAddress(), payload, this));
   }
 
   private void fail(String reason, String detail) {
@@ -108,11 +122,21 @@ final class FrameConnection implements InboundFrame.FrameChannel {
 
   @Override
   public boolean reply(byte[] payload) {
-    if (FrameCodec.frameBytes(payload.length) > frameBytesMax) {
+    Buffer frame = encode(payload, frameBytesMax, sealer);
+    if (frame == null) {
       metrics.dropped("oversize_outbound");
       return false;
     }
-    return write(FrameCodec.encode(payload));
+    return write(frame);
+  }
+
+  /** The frame for {@code payload}, sealed when a sealer is set; null when it exceeds the bound. */
+  static Buffer encode(byte[] payload, int frameBytesMax, Optional<PacketSealer> sealer) {
+    int overhead = sealer.map(PacketSealer::overheadBytes).orElse(0);
+    if (FrameCodec.frameBytes(payload.length + overhead) > frameBytesMax) {
+      return null;
+    }
+    return FrameCodec.encode(sealer.isPresent() ? sealer.get().seal(payload) : payload);
   }
 
   @Override

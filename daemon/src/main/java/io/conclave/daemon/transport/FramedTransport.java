@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeoutException;
@@ -54,6 +55,7 @@ public final class FramedTransport {
   private final FramedOptions options;
   private final TransportMetrics metrics;
   private final RandomGenerator random;
+  private final Optional<PacketSealer> sealer;
   private final NetClient client;
   private final Map<String, PeerLink> peers = new HashMap<>();
   private final Set<FrameConnection> inbound = new HashSet<>();
@@ -64,8 +66,9 @@ public final class FramedTransport {
   private boolean closed;
 
   private FramedTransport(Context context, String name, FramedOptions options, MeterRegistry registry,
-      RandomGenerator random) {
+      RandomGenerator random, Optional<PacketSealer> sealer) {
     this.context = context;
+    this.sealer = sealer;
     this.options = options;
     this.metrics = new TransportMetrics(registry, name);
     this.random = random;
@@ -85,15 +88,22 @@ public final class FramedTransport {
    */
   public static Future<FramedTransport> start(Context context, String name, String host, int port,
       FramedOptions options, MeterRegistry registry) {
-    return start(context, name, host, port, options, registry, new SplittableRandom());
+    return start(context, name, host, port, options, registry, Optional.empty(), new SplittableRandom());
   }
 
-  /** As {@link #start(Context, String, String, int, FramedOptions, MeterRegistry)}, with the back-off jitter's source. */
+  /**
+   * As {@link #start(Context, String, String, int, FramedOptions, MeterRegistry)}, with an
+   * envelope for every payload and the back-off jitter's source.
+   *
+   * @param sealer when present, payloads travel in the {@link PacketSealer} envelope in both
+   *     directions (gossip push-pull carries the member list, so it is sealed like gossip packets
+   *     under {@code --encrypt}; a peer with another key or none is dropped and disconnected)
+   */
   public static Future<FramedTransport> start(Context context, String name, String host, int port,
-      FramedOptions options, MeterRegistry registry, RandomGenerator random) {
+      FramedOptions options, MeterRegistry registry, Optional<PacketSealer> sealer, RandomGenerator random) {
     Promise<FramedTransport> started = Promise.promise();
     context.runOnContext(v -> {
-      FramedTransport transport = new FramedTransport(context, name, options, registry, random);
+      FramedTransport transport = new FramedTransport(context, name, options, registry, random, sealer);
       Vertx vertx = context.owner();
       transport.server = vertx.createNetServer(new NetServerOptions()
               .setTcpNoDelay(true)
@@ -117,9 +127,9 @@ public final class FramedTransport {
     return server.actualPort();
   }
 
-  /** The largest payload {@link #send} and {@link #request} accept. */
+  /** The largest payload {@link #send} and {@link #request} accept (frame bound less version and envelope). */
   public int payloadBytesMax() {
-    return options.frameBytesMax() - 1;
+    return options.frameBytesMax() - 1 - sealer.map(PacketSealer::overheadBytes).orElse(0);
   }
 
   /**
@@ -128,11 +138,11 @@ public final class FramedTransport {
    * will arrive (it can still be dropped by the queue bound or a lost connection).
    */
   public boolean send(String host, int port, byte[] payload) {
-    if (payload.length > payloadBytesMax()) {
+    Buffer frame = FrameConnection.encode(payload, options.frameBytesMax(), sealer);
+    if (frame == null) {
       metrics.dropped("oversize_outbound");
       return false;
     }
-    Buffer frame = FrameCodec.encode(payload);
     onContext(() -> {
       if (closed) {
         metrics.dropped("closed");
@@ -148,7 +158,8 @@ public final class FramedTransport {
    * on connect failure, an early close, a bad reply frame, or after {@code timeout}.
    */
   public Future<byte[]> request(String host, int port, byte[] payload, Duration timeout) {
-    if (payload.length > payloadBytesMax()) {
+    Buffer frame = FrameConnection.encode(payload, options.frameBytesMax(), sealer);
+    if (frame == null) {
       metrics.dropped("oversize_outbound");
       return Future.failedFuture(new IllegalArgumentException(
           "payload of " + payload.length + " bytes exceeds " + payloadBytesMax()));
@@ -162,13 +173,13 @@ public final class FramedTransport {
           reply.tryFail(ar.cause());
           return;
         }
-        FrameConnection conn = new FrameConnection(ar.result(), options.frameBytesMax(), metrics,
-            frame -> {
-              reply.tryComplete(frame.payload());
-              frame.channel().close();
+        FrameConnection conn = new FrameConnection(ar.result(), options.frameBytesMax(), sealer, metrics,
+            answer -> {
+              reply.tryComplete(answer.payload());
+              answer.channel().close();
             },
             () -> reply.tryFail(new IllegalStateException("connection to " + host + ":" + port + " closed before a reply")));
-        conn.write(FrameCodec.encode(payload));
+        conn.write(frame);
         reply.future().onComplete(r -> conn.close());
       });
       reply.future().onComplete(r -> context.owner().cancelTimer(timer));
@@ -243,7 +254,7 @@ public final class FramedTransport {
       return;
     }
     FrameConnection[] holder = new FrameConnection[1];
-    holder[0] = new FrameConnection(socket, options.frameBytesMax(), metrics, this::deliver, () -> {
+    holder[0] = new FrameConnection(socket, options.frameBytesMax(), sealer, metrics, this::deliver, () -> {
       inbound.remove(holder[0]);
       inboundOpen.decrementAndGet();
     });
@@ -334,7 +345,7 @@ public final class FramedTransport {
         }
         failures = 0;
         FrameConnection[] holder = new FrameConnection[1];
-        holder[0] = new FrameConnection(ar.result(), options.frameBytesMax(), metrics,
+        holder[0] = new FrameConnection(ar.result(), options.frameBytesMax(), sealer, metrics,
             FramedTransport.this::deliver, () -> lost(holder[0]));
         connection = holder[0];
         outboundOpen.incrementAndGet();

@@ -89,6 +89,21 @@ class DaemonTest {
   }
 
   @Test
+  void withEncryptPlainGossipIsDroppedAndTheKeyIsNeverShown() throws Exception {
+    String key = java.util.Base64.getEncoder().encodeToString(new byte[32]);
+    Daemon daemon = start(config("--dev", "--encrypt", key));
+    try (DatagramSocket udp = new DatagramSocket()) {
+      byte[] plain = {1, 'h', 'i'};
+      udp.send(new DatagramPacket(plain, plain.length, InetAddress.getLoopbackAddress(), daemon.gossipPort()));
+    }
+    org.awaitility.Awaitility.await().atMost(TIMEOUT).until(() ->
+        send(daemon, "GET", "/v1/agent/metrics?format=prometheus").body()
+            .contains("conclave_transport_dropped_total{reason=\"plain_rejected\",transport=\"gossip-udp\"} 1.0"));
+    String self = send(daemon, "GET", "/v1/agent/self").body();
+    assertThat(self).contains("\"encrypt\":true").doesNotContain(key);
+  }
+
+  @Test
   void aClientAgentBindsNoRaftPort() throws Exception {
     Daemon daemon = start(config("--data-dir", dir.resolve("client").toString()));
     assertThat(daemon.raftPort()).isEqualTo(-1);

@@ -5,6 +5,7 @@ import static io.conclave.daemon.testing.Futures.awaitFailure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.conclave.daemon.config.EncryptKey;
 import io.conclave.daemon.metrics.Metrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
@@ -18,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
@@ -54,8 +56,13 @@ class FramedTransportTest {
   }
 
   FramedTransport start(Vertx vertx, String name, int port, FramedOptions options) {
+    return start(vertx, name, port, options, Optional.empty());
+  }
+
+  FramedTransport start(Vertx vertx, String name, int port, FramedOptions options, Optional<EncryptKey> key) {
+    Optional<PacketSealer> sealer = key.map(k -> new PacketSealer(Optional.of(k)));
     FramedTransport transport = await(FramedTransport.start(vertx.getOrCreateContext(), name, "127.0.0.1", port,
-        options, registry, new SplittableRandom(7)));
+        options, registry, sealer, new SplittableRandom(7)));
     transport.handler(frame -> {
       String text = new String(frame.payload(), StandardCharsets.UTF_8);
       received.add(text);
@@ -242,6 +249,29 @@ class FramedTransportTest {
     assertThat(received).containsExactly("silence");
     Throwable refused = awaitFailure(client.request("127.0.0.1", 1, bytes("ask:x"), WAIT));
     assertThat(refused).isNotInstanceOf(TimeoutException.class);
+  }
+
+  @Test
+  void sealedFramesNeedTheSameKey() throws IOException {
+    Optional<EncryptKey> key = Optional.of(EncryptKey.of(UdpTransportTest.key(1)));
+    Optional<EncryptKey> otherKey = Optional.of(EncryptKey.of(UdpTransportTest.key(2)));
+    FramedTransport server = start(a, "server", 0, OPTIONS, key);
+    FramedTransport friend = start(b, "friend", 0, OPTIONS, key);
+    byte[] reply = await(friend.request("127.0.0.1", server.port(), bytes("ask:members"), WAIT));
+    assertThat(new String(reply, StandardCharsets.UTF_8)).isEqualTo("MEMBERS");
+    assertThat(friend.payloadBytesMax()).isEqualTo(FRAME_MAX - 1 - PacketSealer.SEALED_OVERHEAD_BYTES);
+
+    FramedTransport stranger = start(b, "stranger", 0, OPTIONS, otherKey);
+    assertThat(awaitFailure(stranger.request("127.0.0.1", server.port(), bytes("ask:members"), WAIT)))
+        .as("the server closes on a frame it cannot open").isNotInstanceOf(TimeoutException.class);
+    assertThat(server.dropped("unseal_failed")).isEqualTo(1);
+    try (Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.getOutputStream().write(frame("\u0001plain text to a sealed listener"));
+      socket.getOutputStream().flush();
+      assertThat(closedByPeer(socket)).isTrue();
+    }
+    assertThat(server.dropped("plain_rejected")).isEqualTo(1);
+    assertThat(received).containsExactly("ask:members");
   }
 
   @Test
