@@ -175,14 +175,14 @@ final class LogRecovery {
   private void checkHeader(Path file, long seq, SegmentFormat.Header h)
       throws CorruptLogException {
     if (h.seq() != seq) {
-      throw new CorruptLogException(file, 8,
+      throw new CorruptLogException(file, 0,
           "header says seq " + h.seq() + " but the file name says " + seq);
     }
     if (segments.isEmpty()) {
       firstIndex = h.baseIndex() + 1;
       lastTerm = h.baseTerm();
     } else if (h.baseIndex() != lastIndex() || h.baseTerm() != lastTerm) {
-      throw new CorruptLogException(file, 16, "header base index " + h.baseIndex() + " term "
+      throw new CorruptLogException(file, 0, "header base index " + h.baseIndex() + " term "
           + h.baseTerm() + ", but the segments before it end at index " + lastIndex() + " term "
           + lastTerm);
     }

@@ -75,7 +75,7 @@ final class SegmentFormat {
   /**
    * Reads a header at offset 0 of {@code in}, which holds at least {@link #HEADER_BYTES}.
    *
-   * @throws CorruptLogException naming the offset of the first bad field
+   * @throws CorruptLogException at offset 0 (where the header begins), naming the bad field
    */
   static Header readHeader(ByteBuffer in, Path file) throws CorruptLogException {
     int magic = in.getInt(0);
@@ -84,6 +84,12 @@ final class SegmentFormat {
           file, 0, String.format("bad magic 0x%08x, expected 0x%08x (not a conclave log segment)",
               magic, MAGIC));
     }
+    // Version before CRC: a newer format may have a different header, and should say so.
+    int version = Short.toUnsignedInt(in.getShort(4));
+    if (version != VERSION) {
+      throw new CorruptLogException(
+          file, 0, "format version " + version + ", this build reads version " + VERSION);
+    }
     long storedCrc = Integer.toUnsignedLong(in.getInt(HEADER_BYTES - 4));
     long computedCrc = crc(in, 0, HEADER_BYTES - 4);
     if (storedCrc != computedCrc) {
@@ -91,14 +97,9 @@ final class SegmentFormat {
           file, 0, String.format("header CRC 0x%08x does not match computed 0x%08x",
               storedCrc, computedCrc));
     }
-    int version = Short.toUnsignedInt(in.getShort(4));
-    if (version != VERSION) {
-      throw new CorruptLogException(
-          file, 4, "format version " + version + ", this build reads version " + VERSION);
-    }
     Header h = new Header(in.getLong(8), in.getLong(16), in.getLong(24));
     if (h.baseIndex() < 0 || h.baseTerm() < 0) {
-      throw new CorruptLogException(file, 16, "negative base index " + h.baseIndex()
+      throw new CorruptLogException(file, 0, "header has a negative base index " + h.baseIndex()
           + " or base term " + h.baseTerm());
     }
     return h;

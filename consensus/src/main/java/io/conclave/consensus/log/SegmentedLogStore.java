@@ -26,7 +26,8 @@ import java.util.Objects;
  * current hard state, and it is forced and its directory entry synced before anything else goes
  * into it. So every segment but the last is complete, and only the last can have a torn tail.
  *
- * <p>Single-threaded, like every {@link LogStore}. After an IO error the store is failed: the OS
+ * <p>Single-threaded, like every {@link LogStore}, except that the metric getters may be read from
+ * any thread. After an IO error the store is failed: the OS
  * may have dropped the dirty pages it could not write (a retried fsync can succeed without them),
  * so every later call throws and the process must restart and recover from what is on disk.
  */
@@ -95,11 +96,14 @@ public final class SegmentedLogStore implements LogStore {
   private IOException failure;
   private boolean closed;
 
-  private long syncCount;
-  private long fsyncCount;
-  private long fsyncNanosTotal;
-  private long fsyncNanosLast;
-  private long bytesWritten;
+  // Metrics are volatile so a metrics registry may read them from another thread; only the store's
+  // own thread writes them.
+  private volatile long syncCount;
+  private volatile long fsyncCount;
+  private volatile long fsyncNanosTotal;
+  private volatile long fsyncNanosLast;
+  private volatile long bytesWritten;
+  private volatile int segmentCount;
   private final long recoveryTruncatedBytes;
 
   /** Opens (creating if missing) the log in {@code dir} with default options. */
@@ -164,6 +168,7 @@ public final class SegmentedLogStore implements LogStore {
       activeBytes = activeWrittenBytes = activeDurableBytes = r.activeBytes();
       activeRecords = r.activeRecords();
     }
+    segmentCount = segments.size();
   }
 
   @Override
@@ -287,6 +292,7 @@ public final class SegmentedLogStore implements LogStore {
       while (segments.size() > 1 && segments.get(1).baseIndex() < index) {
         Files.delete(segments.get(0).path()); // oldest first: a crash leaves a contiguous run
         segments.remove(0);
+        segmentCount = segments.size();
         dropped++;
       }
       if (dropped > 0) {
@@ -328,7 +334,7 @@ public final class SegmentedLogStore implements LogStore {
 
   /** Segment files the log occupies now. */
   public int segmentCount() {
-    return segments.size();
+    return segmentCount;
   }
 
   /** Bytes of torn tail that recovery cut away on open (0 after a clean shutdown). */
@@ -397,6 +403,7 @@ public final class SegmentedLogStore implements LogStore {
     first.flip();
     active = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     segments.add(new Segment(path, seq, lastIndex, lastTerm));
+    segmentCount = segments.size();
     writeFully(active, first);
     force(active);
     fsyncDir(dir);
@@ -446,8 +453,9 @@ public final class SegmentedLogStore implements LogStore {
     // force(false) is fdatasync: it persists the data and the file size (needed to read the data
     // back), and skips only metadata like mtime.
     ch.force(false);
-    fsyncNanosLast = System.nanoTime() - start;
-    fsyncNanosTotal += fsyncNanosLast;
+    long nanos = System.nanoTime() - start;
+    fsyncNanosLast = nanos;
+    fsyncNanosTotal += nanos;
     fsyncCount++;
   }
 

@@ -405,6 +405,16 @@ class SegmentedLogStoreTest {
   }
 
   @Test
+  void newerFormatVersionRefusesSayingSo() throws IOException {
+    build(tmp, Options.defaults(), 3, 3);
+    Path segment = LogFiles.lastSegment(tmp);
+    LogFiles.writeAt(segment, 4, new byte[] {0, 2});
+    assertThatThrownBy(() -> reopen(tmp))
+        .isInstanceOf(CorruptLogException.class)
+        .hasMessageContaining(segment + " at byte 0: format version 2, this build reads version 1");
+  }
+
+  @Test
   void missingMiddleSegmentRefuses() throws IOException {
     build(tmp, SMALL_SEGMENTS, 60, 7);
     List<Path> segs = LogFiles.segments(tmp);
