@@ -97,6 +97,23 @@ class ProcessTest {
   }
 
   @Test
+  void theScriptSaysHowToBuildWhenTheJarIsMissing() throws Exception {
+    Path script = Path.of(System.getProperty("user.dir")).resolveSibling("bin").resolve("conclaved");
+    assertThat(script).as("run from the daemon module").isRegularFile();
+    Path bin = Files.createDirectories(dir.resolve("checkout").resolve("bin"));
+    Files.copy(script, bin.resolve("conclaved"));
+    Path output = dir.resolve("script.out");
+    Process process = new ProcessBuilder("bash", bin.resolve("conclaved").toString(), "--version")
+        .redirectErrorStream(true).redirectOutput(output.toFile()).start();
+    processes.add(process);
+    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(process.exitValue()).isEqualTo(1);
+    assertThat(Files.readAllLines(output)).singleElement().asString()
+        .startsWith("conclaved: daemon jar not found under ")
+        .endsWith("run mvn -B -q -DskipTests package first");
+  }
+
+  @Test
   void leaveOverHttpEndsTheProcessWithExitZero() throws Exception {
     Daemon daemon = launch("--dev", "--node", "p2", "--http-port", "0", "--gossip-port", "0", "--raft-port", "0");
     int port = awaitStarted(daemon);
