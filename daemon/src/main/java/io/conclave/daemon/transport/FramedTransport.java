@@ -331,8 +331,12 @@ public final class FramedTransport {
         if (ar.failed()) {
           failures++;
           metrics.connectFailed();
-          LOG.debug("connect failed transport={} peer={}:{} failures={} error={}",
-              metrics.transport(), host, port, failures, ar.cause().toString());
+          if (failures == 1) {
+            LOG.info("peer unreachable transport={} peer={}:{} error=\"{}\"", metrics.transport(), host, port, ar.cause().getMessage());
+          } else {
+            LOG.debug("connect failed transport={} peer={}:{} failures={} error=\"{}\"",
+                metrics.transport(), host, port, failures, ar.cause().getMessage());
+          }
           scheduleRetry();
           return;
         }
