@@ -1,5 +1,6 @@
 package io.conclave.consensus.log;
 
+import io.conclave.consensus.raft.Snapshot;
 import java.io.Closeable;
 import java.util.List;
 
@@ -36,10 +37,34 @@ public interface LogStore extends Closeable {
   /** Index of the last stored entry, 0 when empty. */
   long lastIndex();
 
-  /** What recovery found. {@code entries} are contiguous, starting at {@code firstIndex}. */
-  record Recovered(HardState hardState, long firstIndex, List<Entry> entries) {
+  /**
+   * Stores a snapshot (durable at the next {@link #sync()}) and drops the log entries it covers: all
+   * of them when the stored entry at the snapshot's index has another term or is missing, else those
+   * up to its index. After a crash, recovery returns either the previous snapshot or this one, never
+   * a part of one.
+   */
+  default void saveSnapshot(Snapshot snapshot) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not store snapshots");
+  }
+
+  /**
+   * Drops entries up to {@code index}, which a saved snapshot covers (log compaction). May be done
+   * lazily, a whole segment at a time.
+   */
+  default void compact(long index) {}
+
+  /**
+   * What recovery found: the latest snapshot (null when none), then contiguous entries from {@code
+   * firstIndex} ({@code snapshot.index() + 1} when there is a snapshot and the log was compacted up to
+   * it).
+   */
+  record Recovered(HardState hardState, Snapshot snapshot, long firstIndex, List<Entry> entries) {
+    public Recovered(HardState hardState, long firstIndex, List<Entry> entries) {
+      this(hardState, null, firstIndex, entries);
+    }
+
     public static Recovered empty() {
-      return new Recovered(HardState.EMPTY, 1, List.of());
+      return new Recovered(HardState.EMPTY, null, 1, List.of());
     }
   }
 }

@@ -1,4 +1,7 @@
 package io.conclave.consensus.message;
 
-/** A follower's answer to {@link Heartbeat}: proves it is reachable (check-quorum) and unpauses probing. */
-public record HeartbeatResponse(String from, String to, long term) implements Message {}
+/**
+ * A follower's answer to {@link Heartbeat}: proves it is reachable (check-quorum), unpauses probing,
+ * and echoes the heartbeat {@code round} it answers.
+ */
+public record HeartbeatResponse(String from, String to, long term, long round) implements Message {}

@@ -10,7 +10,12 @@ public sealed interface Message
         Heartbeat,
         HeartbeatResponse,
         RequestVote,
-        RequestVoteResponse {
+        RequestVoteResponse,
+        TimeoutNow,
+        ReadIndexRequest,
+        ReadIndexResponse,
+        InstallSnapshot,
+        InstallSnapshotResponse {
   String from();
 
   String to();

@@ -13,7 +13,9 @@ import java.util.ArrayDeque;
 final class Progress {
   enum State {
     PROBE,
-    REPLICATE
+    REPLICATE,
+    /** Behind the compacted log: receiving {@link #snapshot} chunk by chunk. */
+    SNAPSHOT
   }
 
   // invariant: 0 <= match < next
@@ -26,6 +28,15 @@ final class Progress {
   long matchAtLastHeartbeat = -1;
   /** Heard from since the last check-quorum round. */
   boolean recentActive;
+  /** Leader tick of the last message from this follower (reachability for configuration changes). */
+  long lastHeardTick;
+  /** Highest heartbeat round this follower answered (confirms leadership for reads). */
+  long ackedRound;
+  // SNAPSHOT state: the snapshot being sent, the next offset to send, and whether a chunk is out.
+  Snapshot snapshot;
+  long snapshotOffset;
+  boolean snapshotChunkOut;
+  long snapshotOffsetAtLastHeartbeat = -1;
   /** Last index carried by each unacknowledged AppendEntries, oldest first (REPLICATE only). */
   private final ArrayDeque<Long> inflight = new ArrayDeque<>();
   private final int maxInflight;
@@ -36,7 +47,11 @@ final class Progress {
   }
 
   boolean canSend() {
-    return state == State.PROBE ? !probeSent : inflight.size() < maxInflight;
+    return switch (state) {
+      case PROBE -> !probeSent;
+      case REPLICATE -> inflight.size() < maxInflight;
+      case SNAPSHOT -> false;
+    };
   }
 
   void sent(long lastIndex) {
@@ -53,7 +68,7 @@ final class Progress {
     boolean moved = index > match;
     if (moved) match = index;
     if (next <= match) next = match + 1;
-    if (state == State.PROBE) {
+    if (state != State.REPLICATE) {
       becomeReplicate();
     } else {
       while (!inflight.isEmpty() && inflight.peekFirst() <= index) inflight.pollFirst();
@@ -62,13 +77,25 @@ final class Progress {
   }
 
   void becomeReplicate() {
+    snapshot = null;
     state = State.REPLICATE;
     next = match + 1;
     probeSent = false;
     inflight.clear();
   }
 
+  void becomeSnapshot(Snapshot s) {
+    state = State.SNAPSHOT;
+    snapshot = s;
+    snapshotOffset = 0;
+    snapshotChunkOut = false;
+    snapshotOffsetAtLastHeartbeat = -1;
+    probeSent = false;
+    inflight.clear();
+  }
+
   void becomeProbe(long next) {
+    snapshot = null;
     state = State.PROBE;
     this.next = Math.max(match + 1, next);
     probeSent = false;

@@ -7,4 +7,7 @@ public sealed interface ProposeResult {
 
   /** This member is not the leader; {@code leaderHint} is the leader it knows of, or null. */
   record NotLeader(String leaderHint) implements ProposeResult {}
+
+  /** The leader refused; {@code reason} says why in words fit for an operator. */
+  record Rejected(String reason) implements ProposeResult {}
 }

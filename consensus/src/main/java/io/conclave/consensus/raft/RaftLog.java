@@ -13,14 +13,15 @@ import java.util.List;
 final class RaftLog {
   // Entries before firstIndex are compacted away (a later issue); offsetTerm is the term at
   // firstIndex - 1, 0 when nothing was compacted.
-  private final long offset; // index of entries.get(0) is offset + 1
-  private final long offsetTerm;
+  private long offset; // index of entries.get(0) is offset + 1
+  private long offsetTerm;
   private final ArrayList<Entry> entries = new ArrayList<>();
   // invariant: offset <= applied <= committed <= lastIndex()
   private long committed;
   private long applied;
   // Lowest index written since the last drain (lastIndex() + 1 when nothing is pending).
   private long unstableFrom;
+  private boolean truncated;
 
   RaftLog(long offset, long offsetTerm, List<Entry> stored, long committed) {
     this.offset = offset;
@@ -106,6 +107,14 @@ final class RaftLog {
   private void truncateFrom(long index) {
     entries.subList((int) (index - offset - 1), entries.size()).clear();
     unstableFrom = Math.min(unstableFrom, index);
+    truncated = true;
+  }
+
+  /** Whether a conflict truncated the log since the last call (the configuration may have changed). */
+  boolean takeTruncated() {
+    boolean t = truncated;
+    truncated = false;
+    return t;
   }
 
   /** First index whose term equals the term at {@code index} (fast backtracking hint). */
@@ -145,6 +154,45 @@ final class RaftLog {
       out.add(e);
     }
     return out;
+  }
+
+  /** Drops entries up to {@code index} (covered by a snapshot); {@code index} must be applied. */
+  void compactTo(long index) {
+    if (index <= offset) return;
+    check(index <= applied, "compact to %d beyond applied %d", index, applied);
+    long t = term(index);
+    entries.subList(0, (int) (index - offset)).clear();
+    offset = index;
+    offsetTerm = t;
+  }
+
+  /**
+   * Installs a snapshot at (index, term) received from the leader. When our entry at {@code index}
+   * has the same term, the entries after it are kept (they match the leader's); else the whole log
+   * is replaced by the snapshot. Either way everything up to {@code index} counts as applied.
+   */
+  void restore(long index, long term) {
+    if (matchTerm(index, term)) {
+      committed = Math.max(committed, index);
+      applied = Math.max(applied, index);
+      compactTo(index);
+    } else {
+      entries.clear();
+      offset = index;
+      offsetTerm = term;
+      committed = index;
+      applied = index;
+    }
+    unstableFrom = Math.max(unstableFrom, offset + 1);
+    if (unstableFrom > lastIndex() + 1) unstableFrom = lastIndex() + 1;
+  }
+
+  long snapshotIndex() {
+    return offset;
+  }
+
+  long snapshotTerm() {
+    return offsetTerm;
   }
 
   /** Entries written since the last call, to persist. */

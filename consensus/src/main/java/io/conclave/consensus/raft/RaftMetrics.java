@@ -25,6 +25,19 @@ public final class RaftMetrics {
   public long backtracks;
   /** Pipelines restarted from the last match because acknowledgements stalled (lost messages). */
   public long resends;
+  public long configurationChanges;
+  public long configurationChangesRefused;
+  public long transfersStarted;
+  public long transfersAborted;
+  /** Heartbeat rounds that confirmed leadership for ReadIndex reads. */
+  public long readIndexRounds;
+  public long leaseReads;
+  public long readsFailed;
+  public long snapshotsTaken;
+  public long snapshotChunksSent;
+  public long snapshotsInstalled;
+  /** InstallSnapshot chunks dropped: too large, malformed, or out of order. */
+  public long snapshotChunksRefused;
   /** Messages that did not fit the current role or were addressed to another member. */
   public long dropped;
 }

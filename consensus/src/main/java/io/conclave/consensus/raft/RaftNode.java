@@ -2,15 +2,23 @@ package io.conclave.consensus.raft;
 
 import io.conclave.consensus.codec.Codec;
 import io.conclave.consensus.log.Entry;
+import io.conclave.consensus.log.EntryType;
 import io.conclave.consensus.log.HardState;
 import io.conclave.consensus.log.LogStore;
 import io.conclave.consensus.message.AppendEntries;
 import io.conclave.consensus.message.AppendEntriesResponse;
 import io.conclave.consensus.message.Heartbeat;
 import io.conclave.consensus.message.HeartbeatResponse;
+import io.conclave.consensus.message.InstallSnapshot;
+import io.conclave.consensus.message.InstallSnapshotResponse;
 import io.conclave.consensus.message.Message;
+import io.conclave.consensus.message.ReadIndexRequest;
+import io.conclave.consensus.message.ReadIndexResponse;
 import io.conclave.consensus.message.RequestVote;
 import io.conclave.consensus.message.RequestVoteResponse;
+import io.conclave.consensus.message.TimeoutNow;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,10 +29,11 @@ import java.util.random.RandomGenerator;
 
 /**
  * One member of a Raft group, as a pure state machine: no threads, sockets, files or clocks. The
- * runtime drives it with {@link #tick()}, {@link #step(Message)} and {@link #propose(byte[])}, then
- * calls {@link #ready()} to collect what to persist, send and apply (see {@link Ready} for the order
- * that keeps it safe). Calls between two {@code ready()} calls are batched: proposals made in the
- * same batch leave in the same AppendEntries.
+ * runtime drives it with {@link #tick()}, {@link #step(Message)}, {@link #propose(byte[])} and the
+ * other requests below, then calls {@link #ready()} to collect what to persist, send and apply (see
+ * {@link Ready} for the order that keeps it safe). Calls between two {@code ready()} calls are
+ * batched: proposals made in one batch leave in one AppendEntries, reads in one batch share one
+ * heartbeat round.
  *
  * <p>Same state + same inputs + same random sequence = same outputs; that is what lets the
  * simulation replay a failing seed exactly.
@@ -32,15 +41,21 @@ import java.util.random.RandomGenerator;
  * <p>Implements the Raft paper and Ongaro's dissertation: elections with randomized timeouts (§5.2),
  * pre-vote (§9.6), check-quorum and leader stickiness (§6.2, §9.6), log replication with batching,
  * pipelining and fast backtracking (§5.3, dissertation §10.2), commitment of current-term entries
- * only (§5.4.2) with a no-op at the start of each term.
+ * only (§5.4.2) with a no-op at the start of each term, single-server membership changes with learners
+ * (dissertation §4), leadership transfer (§3.10), ReadIndex and lease reads (§6.4), and snapshots
+ * with chunked InstallSnapshot (§5).
  */
 public final class RaftNode {
   private final RaftConfig config;
   private final String id;
   private final RandomGenerator random;
   private final RaftLog log;
-  private final List<String> voters; // sorted: deterministic iteration
-  private final int quorum;
+
+  // The configuration in force: the latest one in the log, committed or not (dissertation §4.1).
+  private Configuration conf;
+  private long confIndex;
+  // The configuration before any CONFIG entry of the log (from the snapshot or the bootstrap voters).
+  private Configuration baseConf;
 
   private Role role = Role.FOLLOWER;
   private long term;
@@ -51,26 +66,65 @@ public final class RaftNode {
   private int electionElapsed;
   private int heartbeatElapsed;
   private int randomizedElectionTimeout;
+  // A restarted member may have acknowledged a leader it no longer remembers: it refuses votes for
+  // one election timeout, which keeps the leases that counted on it sound. A brand new member (no
+  // durable term) never acknowledged anyone.
+  private boolean startupLease;
 
   // Candidate / pre-candidate: votes received in this campaign (true = granted).
   private final Map<String, Boolean> votes = new TreeMap<>();
-  // Leader: one per other voter.
+  // Leader: one per other member, voters and learners.
   private final Map<String, Progress> progress = new TreeMap<>();
+  private long leaderTicks;
+  // Leadership transfer in progress (leader only).
+  private String transferee;
+  private int transferElapsed;
+  private boolean timeoutNowSent;
+  // Reads (leader): heartbeat rounds, their send ticks, and reads waiting for a round to be confirmed.
+  private long round;
+  private boolean roundRequested;
+  private final ArrayDeque<long[]> roundSentAt = new ArrayDeque<>(); // {round, leaderTick}
+  private long leaseStartTick = Long.MIN_VALUE / 2;
+  private final ArrayDeque<PendingRead> pendingReads = new ArrayDeque<>();
+  private final List<PendingRead> readsAwaitingTermCommit = new ArrayList<>();
+  private List<ReadState> readStates = new ArrayList<>();
+
+  // Snapshots: the latest one (to send to followers behind the log), and one arriving in chunks.
+  private Snapshot snapshot;
+  private Incoming incoming;
+  private Snapshot snapshotToSave;
 
   private List<Message> outbox = new ArrayList<>();
-
   private final RaftMetrics metrics = new RaftMetrics();
 
   private RaftNode(RaftConfig config, LogStore.Recovered state, RandomGenerator random) {
     this.config = config;
     this.id = config.id();
     this.random = Objects.requireNonNull(random, "random");
-    this.voters = config.voters().stream().sorted().toList();
-    this.quorum = voters.size() / 2 + 1;
     HardState hs = state.hardState();
+    this.startupLease = hs.term() > 0;
     this.term = hs.term();
     this.votedFor = hs.votedFor();
-    this.log = new RaftLog(state.firstIndex() - 1, 0, state.entries(), hs.commit());
+    this.snapshot = state.snapshot();
+    long offset = snapshot != null ? snapshot.index() : 0;
+    long offsetTerm = snapshot != null ? snapshot.term() : 0;
+    List<Entry> entries = state.entries();
+    int skip = 0;
+    while (skip < entries.size() && entries.get(skip).index() <= offset) skip++;
+    entries = entries.subList(skip, entries.size());
+    if (!entries.isEmpty() && entries.get(0).index() != offset + 1) {
+      throw new IllegalStateException("recovered log starts at " + entries.get(0).index() + " but the snapshot ends at " + offset);
+    }
+    this.log = new RaftLog(offset, offsetTerm, entries, Math.max(hs.commit(), offset));
+    this.baseConf = snapshot != null ? snapshot.configuration() : Configuration.ofVoters(config.voters());
+    if (log.lastIndex() == 0 && snapshot == null && term == 0 && !config.voters().isEmpty()) {
+      // A brand new group: every bootstrapping voter writes the same first entry, so it is the same
+      // committed entry 1 everywhere, and members added later learn the first configuration from it.
+      term = 1;
+      log.append(new Entry(1, 1, EntryType.CONFIG, baseConf.encode()));
+      log.commitTo(1);
+    }
+    recomputeConf();
     this.lastHardState = hs;
     resetElectionTimeout();
   }
@@ -86,25 +140,42 @@ public final class RaftNode {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Inputs
+  // Time
 
-  /** Advances logical time by one tick: election timeouts, heartbeats, check-quorum. */
+  /** Advances logical time by one tick: election timeouts, heartbeats, check-quorum, transfers. */
   public void tick() {
     if (role == Role.LEADER) {
       tickLeader();
-    } else {
-      electionElapsed++;
-      if (isVoter() && electionElapsed >= randomizedElectionTimeout) {
-        electionElapsed = 0;
-        metrics.electionTimeouts++;
-        campaign();
-      }
+      return;
+    }
+    electionElapsed++;
+    if (electionElapsed >= config.electionTimeoutTicks()) startupLease = false;
+    if (electionElapsed >= randomizedElectionTimeout && promotable()) {
+      electionElapsed = 0;
+      metrics.electionTimeouts++;
+      campaign(false);
     }
   }
 
+  /**
+   * May this member start an election? A voter of the latest configuration may; so may a member that
+   * an uncommitted configuration removed (dissertation §4.2.2): it may still be needed to commit that
+   * change, and without it the group can deadlock. It does not count its own vote then.
+   */
+  private boolean promotable() {
+    if (conf.isVoter(id)) return true;
+    return confIndex > log.committed() && confAt(confIndex - 1).isVoter(id);
+  }
+
   private void tickLeader() {
+    leaderTicks++;
     heartbeatElapsed++;
     electionElapsed++;
+    if (transferee != null && ++transferElapsed >= config.electionTimeoutTicks()) {
+      // §3.10: the target did not take over within an election timeout; resume normal operation.
+      metrics.transfersAborted++;
+      transferee = null;
+    }
     if (electionElapsed >= config.electionTimeoutTicks()) {
       electionElapsed = 0;
       if (config.checkQuorum() && !quorumActive()) {
@@ -116,33 +187,30 @@ public final class RaftNode {
     }
     if (heartbeatElapsed >= config.heartbeatTicks()) {
       heartbeatElapsed = 0;
-      for (var e : progress.entrySet()) {
-        Progress pr = e.getValue();
-        send(new Heartbeat(id, e.getKey(), term, Math.min(pr.match, log.committed())));
-      }
+      roundRequested = true;
     }
   }
 
   private boolean quorumActive() {
-    int active = 1; // self
-    for (Progress pr : progress.values()) {
-      if (pr.recentActive) active++;
-      pr.recentActive = false;
+    int active = conf.isVoter(id) ? 1 : 0;
+    for (var e : progress.entrySet()) {
+      if (e.getValue().recentActive && conf.isVoter(e.getKey())) active++;
+      e.getValue().recentActive = false;
     }
-    return active >= quorum;
+    return active >= conf.quorum();
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Client requests
 
   /** Proposes an opaque command. Only the leader accepts; see {@link ProposeResult}. */
   public ProposeResult propose(byte[] command) {
     Objects.requireNonNull(command, "command");
-    if (role != Role.LEADER) {
-      metrics.proposalsRejected++;
-      return new ProposeResult.NotLeader(leader);
-    }
+    ProposeResult refused = refuseProposal();
+    if (refused != null) return refused;
     Entry e = Entry.command(log.lastIndex() + 1, term, command);
-    log.append(e);
+    appendAsLeader(e);
     metrics.proposalsAccepted++;
-    if (progress.isEmpty()) maybeCommit(); // a group of one commits at once
     return new ProposeResult.Accepted(e.index(), e.term());
   }
 
@@ -150,6 +218,180 @@ public final class RaftNode {
   public <T> ProposeResult propose(T value, Codec<T> codec) {
     return propose(codec.encode(value));
   }
+
+  private ProposeResult refuseProposal() {
+    if (role != Role.LEADER) {
+      metrics.proposalsRejected++;
+      return new ProposeResult.NotLeader(leader);
+    }
+    if (transferee != null) {
+      metrics.proposalsRejected++;
+      return new ProposeResult.Rejected("leadership transfer to " + transferee + " in progress");
+    }
+    return null;
+  }
+
+  /**
+   * Proposes one membership change (dissertation §4.1). It takes effect on each member as soon as it
+   * is appended. Refused, with the reason, when another change is not yet committed, when this
+   * leader has not yet committed an entry of its own term (§4.1's fix for changes across leaders),
+   * when the change is not a valid step, or when it would leave fewer reachable voters than a quorum.
+   */
+  public ProposeResult proposeConfChange(ConfChange change) {
+    ProposeResult refused = refuseProposal();
+    if (refused == null) refused = refuseConfChange(change);
+    if (refused != null) {
+      if (refused instanceof ProposeResult.Rejected) metrics.configurationChangesRefused++;
+      return refused;
+    }
+    Configuration next = conf.apply(change);
+    Entry e = new Entry(log.lastIndex() + 1, term, EntryType.CONFIG, next.encode());
+    appendAsLeader(e);
+    metrics.configurationChanges++;
+    return new ProposeResult.Accepted(e.index(), e.term());
+  }
+
+  private ProposeResult refuseConfChange(ConfChange change) {
+    if (confIndex > log.committed()) {
+      return new ProposeResult.Rejected("the configuration change at index " + confIndex + " is not committed yet");
+    }
+    if (!committedInTerm()) {
+      return new ProposeResult.Rejected("this leader has not committed an entry of its term yet; retry shortly");
+    }
+    Configuration next;
+    try {
+      next = conf.apply(change);
+    } catch (IllegalArgumentException e) {
+      return new ProposeResult.Rejected(e.getMessage());
+    }
+    int reachable = 0;
+    for (String v : next.voters()) if (reachable(v)) reachable++;
+    if (reachable < next.quorum()) {
+      return new ProposeResult.Rejected(String.format(
+          "%s would leave %d of %d voters reachable, below the quorum of %d", change, reachable, next.voters().size(), next.quorum()));
+    }
+    return null;
+  }
+
+  private boolean reachable(String member) {
+    if (member.equals(id)) return true;
+    Progress pr = progress.get(member);
+    return pr != null && leaderTicks - pr.lastHeardTick < config.electionTimeoutTicks();
+  }
+
+  /**
+   * Hands leadership to {@code target}, or to the most up-to-date voter when null (§3.10): proposals
+   * are refused meanwhile, the target is brought up to date and told to campaign at once. Gives up
+   * after an election timeout. Answers Accepted(index the target must reach, term) when started.
+   */
+  public ProposeResult transferLeadership(String target) {
+    if (role != Role.LEADER) return new ProposeResult.NotLeader(leader);
+    if (target == null) target = mostUpToDateVoter();
+    if (target == null) return new ProposeResult.Rejected("no other voter to transfer leadership to");
+    if (target.equals(id)) return new ProposeResult.Rejected(id + " is already the leader");
+    if (!conf.isVoter(target)) return new ProposeResult.Rejected(target + " is not a voter");
+    if (transferee != null) return new ProposeResult.Rejected("leadership transfer to " + transferee + " in progress");
+    transferee = target;
+    transferElapsed = 0;
+    timeoutNowSent = false;
+    metrics.transfersStarted++;
+    maybeSendTimeoutNow();
+    return new ProposeResult.Accepted(log.lastIndex(), term);
+  }
+
+  private String mostUpToDateVoter() {
+    String best = null;
+    long bestMatch = -1;
+    for (var e : progress.entrySet()) {
+      if (conf.isVoter(e.getKey()) && e.getValue().match > bestMatch) {
+        best = e.getKey();
+        bestMatch = e.getValue().match;
+      }
+    }
+    return best;
+  }
+
+  private void maybeSendTimeoutNow() {
+    if (transferee == null || timeoutNowSent) return;
+    Progress pr = progress.get(transferee);
+    if (pr != null && pr.match == log.lastIndex()) {
+      send(new TimeoutNow(id, transferee, term));
+      timeoutNowSent = true;
+    }
+  }
+
+  /**
+   * Requests a linearizable read (dissertation §6.4). The answer comes back in a later {@link Ready}
+   * as a {@link ReadState}: serve the read once the local state machine has applied its index.
+   *
+   * @param lease when true, the leader answers at once while its lease holds (a majority confirmed
+   *     its leadership less than {@code electionTimeout - leaseDrift} ticks ago); this trusts bounded
+   *     clock drift. When false, or without a valid lease, the leader confirms with a heartbeat round.
+   *     A follower forwards the request to its leader.
+   */
+  public void read(long requestId, boolean lease) {
+    if (role == Role.LEADER) {
+      readAsLeader(new PendingRead(requestId, null, -1, -1), lease);
+    } else if (leader != null) {
+      send(new ReadIndexRequest(id, leader, term, requestId));
+    } else {
+      metrics.readsFailed++;
+      readStates.add(new ReadState(requestId, -1));
+    }
+  }
+
+  private void readAsLeader(PendingRead r, boolean lease) {
+    if (!committedInTerm()) {
+      // The commit index is only known to be current once an entry of this term commits (§6.4).
+      readsAwaitingTermCommit.add(r);
+      return;
+    }
+    if (lease && leaseValid()) {
+      metrics.leaseReads++;
+      answerRead(r, log.committed());
+      return;
+    }
+    if (conf.voters().size() == 1 && conf.isVoter(id)) {
+      answerRead(r, log.committed());
+      return;
+    }
+    pendingReads.addLast(new PendingRead(r.requestId, r.requester, log.committed(), round + 1));
+    roundRequested = true;
+  }
+
+  private boolean leaseValid() {
+    return role == Role.LEADER
+        && config.checkQuorum()
+        && transferee == null
+        && committedInTerm()
+        && leaderTicks - leaseStartTick < config.electionTimeoutTicks() - config.leaseDriftTicks() - 1;
+  }
+
+  private void answerRead(PendingRead r, long index) {
+    if (r.requester == null) readStates.add(new ReadState(r.requestId, index));
+    else send(new ReadIndexResponse(id, r.requester, term, r.requestId, index));
+  }
+
+  private boolean committedInTerm() {
+    return log.term(log.committed()) == term;
+  }
+
+  /**
+   * The application took a snapshot of its state at {@code index} (≤ applied) and has stored it: the
+   * log is compacted behind it, keeping {@code trailingEntries} for followers a little behind.
+   */
+  public void compact(long index, byte[] data) {
+    RaftLog.check(index <= log.applied(), "snapshot at %d beyond applied %d", index, log.applied());
+    if (snapshot != null && index <= snapshot.index()) return;
+    snapshot = new Snapshot(index, log.term(index), confAt(index), data);
+    metrics.snapshotsTaken++;
+    long newStart = Math.max(log.snapshotIndex(), index - config.trailingEntries());
+    baseConf = confAt(newStart); // CONFIG entries up to newStart leave the log
+    log.compactTo(newStart);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages
 
   /**
    * Feeds one message from the network. Messages for another member, from a stale term, or that
@@ -172,7 +414,7 @@ public final class RaftNode {
         if (!rv.preVote()) becomeFollower(m.term(), null);
       } else if (m instanceof RequestVoteResponse r && r.preVote() && r.granted()) {
         // A granted pre-vote carries the term we would campaign in: not a reason to change term.
-      } else if (m instanceof AppendEntries || m instanceof Heartbeat) {
+      } else if (m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot) {
         becomeFollower(m.term(), m.from());
       } else {
         becomeFollower(m.term(), null);
@@ -189,11 +431,16 @@ public final class RaftNode {
     else if (m instanceof AppendEntriesResponse r) handleAppendResponse(r);
     else if (m instanceof Heartbeat hb) handleHeartbeat(hb);
     else if (m instanceof HeartbeatResponse r) handleHeartbeatResponse(r);
+    else if (m instanceof TimeoutNow t) handleTimeoutNow(t);
+    else if (m instanceof ReadIndexRequest r) handleReadIndexRequest(r);
+    else if (m instanceof ReadIndexResponse r) handleReadIndexResponse(r);
+    else if (m instanceof InstallSnapshot s) handleInstallSnapshot(s);
+    else if (m instanceof InstallSnapshotResponse r) handleInstallSnapshotResponse(r);
   }
 
   private void stepStale(Message m) {
     metrics.staleTermMessages++;
-    if (m instanceof AppendEntries || m instanceof Heartbeat) {
+    if (m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot) {
       // A deposed leader that was partitioned away keeps its term until it hears a higher one. With
       // pre-vote and check-quorum our term may never reach it through a vote, so tell it here.
       send(new AppendEntriesResponse(id, m.from(), term, false, 0, 0, 0));
@@ -204,51 +451,56 @@ public final class RaftNode {
 
   /** A leader was heard from (or, as leader, a quorum was) within the minimum election timeout. */
   private boolean inLease() {
-    return config.checkQuorum() && leader != null && electionElapsed < config.electionTimeoutTicks();
+    return config.checkQuorum()
+        && (leader != null || startupLease)
+        && electionElapsed < config.electionTimeoutTicks();
   }
 
   // ---------------------------------------------------------------------------------------------
   // Elections (§5.2, §9.6)
 
-  private void campaign() {
-    if (config.preVote()) {
+  private void campaign(boolean transfer) {
+    if (config.preVote() && !transfer) {
       becomePreCandidate();
     } else {
-      becomeCandidate();
+      becomeCandidate(transfer);
     }
   }
 
   private void becomePreCandidate() {
+    failPendingReads();
     role = Role.PRE_CANDIDATE;
     leader = null;
     votes.clear();
     resetElectionTimeout();
     metrics.preVotesStarted++;
     // Our term does not change: nobody is disturbed unless we could really win.
-    requestVotes(term + 1, true);
+    requestVotes(term + 1, true, false);
   }
 
-  private void becomeCandidate() {
+  private void becomeCandidate(boolean transfer) {
+    failPendingReads();
     role = Role.CANDIDATE;
     term++;
     votedFor = id;
     leader = null;
+    startupLease = false;
     votes.clear();
     resetElectionTimeout();
     metrics.electionsStarted++;
-    requestVotes(term, false);
+    requestVotes(term, false, transfer);
   }
 
-  private void requestVotes(long campaignTerm, boolean pre) {
-    votes.put(id, true);
+  private void requestVotes(long campaignTerm, boolean pre, boolean transfer) {
+    votes.put(id, true); // counted only when we are a voter (tallyWon filters)
     if (tallyWon()) {
-      if (pre) becomeCandidate();
+      if (pre) becomeCandidate(false);
       else becomeLeader();
       return;
     }
-    for (String v : voters) {
+    for (String v : conf.voters()) {
       if (v.equals(id)) continue;
-      send(new RequestVote(id, v, campaignTerm, log.lastIndex(), log.lastTerm(), pre, false));
+      send(new RequestVote(id, v, campaignTerm, log.lastIndex(), log.lastTerm(), pre, transfer));
     }
   }
 
@@ -273,13 +525,13 @@ public final class RaftNode {
   private void handleVoteResponse(RequestVoteResponse r) {
     boolean expected =
         (role == Role.PRE_CANDIDATE && r.preVote()) || (role == Role.CANDIDATE && !r.preVote());
-    if (!expected || !voters.contains(r.from())) {
+    if (!expected || !conf.isVoter(r.from())) {
       metrics.dropped++;
       return;
     }
     votes.putIfAbsent(r.from(), r.granted());
     if (tallyWon()) {
-      if (role == Role.PRE_CANDIDATE) becomeCandidate();
+      if (role == Role.PRE_CANDIDATE) becomeCandidate(false);
       else becomeLeader();
     } else if (tallyLost()) {
       becomeFollower(term, null);
@@ -287,11 +539,22 @@ public final class RaftNode {
   }
 
   private boolean tallyWon() {
-    return votes.values().stream().filter(g -> g).count() >= quorum;
+    long granted = votes.entrySet().stream().filter(e -> e.getValue() && conf.isVoter(e.getKey())).count();
+    return granted >= conf.quorum();
   }
 
   private boolean tallyLost() {
-    return votes.values().stream().filter(g -> !g).count() >= quorum;
+    long refused = votes.entrySet().stream().filter(e -> !e.getValue() && conf.isVoter(e.getKey())).count();
+    return refused >= conf.quorum();
+  }
+
+  private void handleTimeoutNow(TimeoutNow t) {
+    if (!isVoter()) {
+      metrics.dropped++;
+      return;
+    }
+    // §3.10: the leader chose us; campaign at once, telling voters to ignore their leases.
+    campaign(true);
   }
 
   private void becomeFollower(long newTerm, String newLeader) {
@@ -300,10 +563,12 @@ public final class RaftNode {
       votedFor = null;
     }
     if (role == Role.LEADER) metrics.leaderStepDowns++;
+    failPendingReads();
     role = Role.FOLLOWER;
     leader = newLeader;
     progress.clear();
     votes.clear();
+    transferee = null;
     electionElapsed = 0;
     resetElectionTimeout();
   }
@@ -311,25 +576,80 @@ public final class RaftNode {
   private void becomeLeader() {
     role = Role.LEADER;
     leader = id;
+    startupLease = false;
     electionElapsed = 0;
     heartbeatElapsed = 0;
-    votes.clear();
+    transferee = null;
+    leaseStartTick = Long.MIN_VALUE / 2;
+    roundSentAt.clear();
     progress.clear();
-    for (String v : voters) {
-      if (v.equals(id)) continue;
-      Progress pr = new Progress(log.lastIndex() + 1, config.maxInflightMsgs());
-      pr.recentActive = true; // they just voted for us
-      progress.put(v, pr);
+    for (String member : conf.members()) {
+      if (member.equals(id)) continue;
+      Progress pr = newProgress();
+      if (Boolean.TRUE.equals(votes.get(member))) {
+        pr.recentActive = true; // it just voted for us
+        pr.lastHeardTick = leaderTicks;
+      }
+      progress.put(member, pr);
     }
+    votes.clear();
     metrics.leaderships++;
     // §5.4.2 / §8: a leader commits entries of earlier terms only by committing one of its own.
-    log.append(Entry.noop(log.lastIndex() + 1, term));
-    if (progress.isEmpty()) maybeCommit();
+    appendAsLeader(Entry.noop(log.lastIndex() + 1, term));
+  }
+
+  private Progress newProgress() {
+    Progress pr = new Progress(log.lastIndex() + 1, config.maxInflightMsgs());
+    pr.lastHeardTick = leaderTicks - config.electionTimeoutTicks();
+    return pr;
   }
 
   private void resetElectionTimeout() {
     int base = config.electionTimeoutTicks();
     randomizedElectionTimeout = base + random.nextInt(base);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Configuration
+
+  private void appendAsLeader(Entry e) {
+    log.append(e);
+    if (e.type() == EntryType.CONFIG) {
+      conf = Configuration.decode(e.data());
+      confIndex = e.index();
+      syncProgressWithConf();
+    }
+    maybeCommit(); // a group of one commits at once
+  }
+
+  /** Leader: one Progress per other member of the configuration in force. */
+  private void syncProgressWithConf() {
+    progress.keySet().removeIf(m -> !conf.contains(m));
+    for (String m : conf.members()) {
+      if (!m.equals(id) && !progress.containsKey(m)) progress.put(m, newProgress());
+    }
+  }
+
+  /** The configuration in force: the last CONFIG entry of the log, else the base configuration. */
+  private void recomputeConf() {
+    for (long i = log.lastIndex(); i > log.snapshotIndex(); i--) {
+      Entry e = log.entry(i);
+      if (e.type() == EntryType.CONFIG) {
+        conf = Configuration.decode(e.data());
+        confIndex = i;
+        return;
+      }
+    }
+    conf = baseConf;
+    confIndex = log.snapshotIndex();
+  }
+
+  private Configuration confAt(long index) {
+    for (long i = Math.min(index, log.lastIndex()); i > log.snapshotIndex(); i--) {
+      Entry e = log.entry(i);
+      if (e.type() == EntryType.CONFIG) return Configuration.decode(e.data());
+    }
+    return baseConf;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -356,6 +676,7 @@ public final class RaftNode {
     }
     if (log.matchTerm(prev, prevTerm)) {
       long lastNew = log.appendFollowing(prev, entries);
+      if (log.takeTruncated() || containsConfig(entries)) recomputeConf();
       log.commitTo(Math.min(ae.leaderCommit(), lastNew));
       send(new AppendEntriesResponse(id, ae.from(), term, true, lastNew, 0, 0));
       return;
@@ -373,12 +694,86 @@ public final class RaftNode {
     send(new AppendEntriesResponse(id, ae.from(), term, false, prev, conflictIndex, conflictTerm));
   }
 
+  private static boolean containsConfig(List<Entry> entries) {
+    for (Entry e : entries) if (e.type() == EntryType.CONFIG) return true;
+    return false;
+  }
+
   private void handleHeartbeat(Heartbeat hb) {
     if (role != Role.FOLLOWER) becomeFollower(term, hb.from());
     leader = hb.from();
     electionElapsed = 0;
     log.commitTo(Math.min(hb.commit(), log.lastIndex()));
-    send(new HeartbeatResponse(id, hb.from(), term));
+    send(new HeartbeatResponse(id, hb.from(), term, hb.round()));
+  }
+
+  private void handleInstallSnapshot(InstallSnapshot m) {
+    if (role != Role.FOLLOWER) becomeFollower(term, m.from());
+    leader = m.from();
+    electionElapsed = 0;
+    if (m.index() <= log.committed()) {
+      // We already hold everything up to it.
+      incoming = null;
+      send(new InstallSnapshotResponse(id, m.from(), term, m.index(), m.totalBytes(), true));
+      return;
+    }
+    if (m.totalBytes() > config.maxSnapshotBytes() || m.totalBytes() < 0 || m.offset() < 0) {
+      metrics.snapshotChunksRefused++;
+      return;
+    }
+    if (incoming == null || incoming.index != m.index() || incoming.term != m.snapshotTerm() || incoming.total != m.totalBytes()) {
+      if (m.offset() != 0) {
+        metrics.snapshotChunksRefused++;
+        send(new InstallSnapshotResponse(id, m.from(), term, m.index(), 0, false));
+        return;
+      }
+      incoming = new Incoming(m.index(), m.snapshotTerm(), m.totalBytes());
+    }
+    if (m.offset() != incoming.data.size() || m.offset() + m.chunk().length > m.totalBytes()) {
+      // Out of order (a lost or duplicated chunk): tell the leader where we are, so it resumes there.
+      metrics.snapshotChunksRefused++;
+      send(new InstallSnapshotResponse(id, m.from(), term, m.index(), incoming.data.size(), false));
+      return;
+    }
+    incoming.data.writeBytes(m.chunk());
+    if (incoming.data.size() < incoming.total) {
+      send(new InstallSnapshotResponse(id, m.from(), term, m.index(), incoming.data.size(), false));
+      return;
+    }
+    Configuration snapConf;
+    try {
+      snapConf = Configuration.decode(m.configuration());
+    } catch (IllegalArgumentException e) {
+      metrics.snapshotChunksRefused++;
+      incoming = null;
+      return;
+    }
+    Snapshot s = new Snapshot(m.index(), m.snapshotTerm(), snapConf, incoming.data.toByteArray());
+    incoming = null;
+    installSnapshot(s);
+    send(new InstallSnapshotResponse(id, m.from(), term, s.index(), s.data().length, true));
+  }
+
+  private void installSnapshot(Snapshot s) {
+    log.restore(s.index(), s.term());
+    snapshot = s;
+    snapshotToSave = s;
+    baseConf = s.configuration();
+    recomputeConf();
+    metrics.snapshotsInstalled++;
+  }
+
+  private void handleReadIndexRequest(ReadIndexRequest r) {
+    if (role != Role.LEADER) {
+      send(new ReadIndexResponse(id, r.from(), term, r.requestId(), -1));
+      return;
+    }
+    readAsLeader(new PendingRead(r.requestId(), r.from(), -1, -1), false);
+  }
+
+  private void handleReadIndexResponse(ReadIndexResponse r) {
+    if (r.index() < 0) metrics.readsFailed++;
+    readStates.add(new ReadState(r.requestId(), r.index()));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -387,13 +782,14 @@ public final class RaftNode {
   private void handleAppendResponse(AppendEntriesResponse r) {
     Progress pr = leaderProgress(r.from());
     if (pr == null) return;
-    pr.recentActive = true;
     if (r.success()) {
+      if (pr.state == Progress.State.SNAPSHOT && r.index() < pr.snapshot.index()) return;
       if (pr.acked(r.index())) maybeCommit();
+      maybeSendTimeoutNow();
       return;
     }
     // A rejection is stale if it answers a message sent before we already learned better.
-    if (r.index() <= pr.match) {
+    if (r.index() <= pr.match || pr.state == Progress.State.SNAPSHOT) {
       metrics.dropped++;
       return;
     }
@@ -416,17 +812,43 @@ public final class RaftNode {
   private void handleHeartbeatResponse(HeartbeatResponse r) {
     Progress pr = leaderProgress(r.from());
     if (pr == null) return;
-    pr.recentActive = true;
-    if (pr.state == Progress.State.PROBE) {
-      // A lost probe would stall the follower forever: a heartbeat answer lets us probe again.
-      pr.probeSent = false;
-    } else if (pr.match < log.lastIndex() && pr.match == pr.matchAtLastHeartbeat) {
-      // No acknowledgement for a whole heartbeat interval while entries are outstanding: assume an
-      // AppendEntries was lost and resend from the last known match.
-      pr.becomeProbe(pr.match + 1);
-      metrics.resends++;
+    if (r.round() > pr.ackedRound) {
+      pr.ackedRound = r.round();
+      maybeConfirmReads();
+    }
+    switch (pr.state) {
+      case PROBE -> pr.probeSent = false; // a lost probe would stall the follower forever
+      case REPLICATE -> {
+        if (pr.match < log.lastIndex() && pr.match == pr.matchAtLastHeartbeat) {
+          // No acknowledgement for a whole heartbeat interval while entries are outstanding:
+          // assume an AppendEntries was lost and resend from the last known match.
+          pr.becomeProbe(pr.match + 1);
+          metrics.resends++;
+        }
+      }
+      case SNAPSHOT -> {
+        if (pr.snapshotOffset == pr.snapshotOffsetAtLastHeartbeat) pr.snapshotChunkOut = false;
+        pr.snapshotOffsetAtLastHeartbeat = pr.snapshotOffset;
+      }
     }
     pr.matchAtLastHeartbeat = pr.match;
+  }
+
+  private void handleInstallSnapshotResponse(InstallSnapshotResponse r) {
+    Progress pr = leaderProgress(r.from());
+    if (pr == null) return;
+    if (pr.state != Progress.State.SNAPSHOT || r.index() != pr.snapshot.index()) {
+      if (r.done() && pr.acked(Math.min(r.index(), log.lastIndex()))) maybeCommit();
+      return;
+    }
+    if (r.done()) {
+      pr.match = Math.max(pr.match, r.index());
+      pr.becomeProbe(r.index() + 1);
+      maybeCommit();
+      return;
+    }
+    pr.snapshotOffset = Math.min(r.nextOffset(), pr.snapshot.data().length);
+    pr.snapshotChunkOut = false;
   }
 
   private Progress leaderProgress(String from) {
@@ -435,42 +857,127 @@ public final class RaftNode {
       return null;
     }
     Progress pr = progress.get(from);
-    if (pr == null) metrics.dropped++;
+    if (pr == null) {
+      metrics.dropped++;
+      return null;
+    }
+    pr.recentActive = true;
+    pr.lastHeardTick = leaderTicks;
     return pr;
   }
 
   /** §5.3, §5.4.2: commit the highest index stored on a majority, if it is of the current term. */
   private void maybeCommit() {
-    long[] matches = new long[progress.size() + 1];
+    if (role != Role.LEADER) return;
+    long[] matches = new long[conf.voters().size()];
     int i = 0;
-    matches[i++] = log.lastIndex(); // our own log (persisted before any message counting it leaves)
-    for (Progress pr : progress.values()) matches[i++] = pr.match;
-    Arrays.sort(matches);
-    long majorityMatch = matches[matches.length - quorum];
-    if (majorityMatch > log.committed() && log.term(majorityMatch) == term) {
-      log.commitTo(majorityMatch);
+    for (String v : conf.voters()) {
+      // Our own log counts: it is persisted before any message that could lead to counting it leaves.
+      matches[i++] = v.equals(id) ? log.lastIndex() : (progress.containsKey(v) ? progress.get(v).match : 0);
     }
+    Arrays.sort(matches);
+    long majorityMatch = matches[matches.length - conf.quorum()];
+    if (majorityMatch <= log.committed() || log.term(majorityMatch) != term) return;
+    boolean firstInTerm = !committedInTerm();
+    log.commitTo(majorityMatch);
+    if (firstInTerm) {
+      List<PendingRead> waiting = new ArrayList<>(readsAwaitingTermCommit);
+      readsAwaitingTermCommit.clear();
+      for (PendingRead r : waiting) readAsLeader(r, false);
+    }
+    if (!conf.isVoter(id) && confIndex <= log.committed()) {
+      // Dissertation §4.2.2: a leader removed from the configuration steps down once the change
+      // commits; hand over at once rather than leave the group to time out.
+      String next = mostUpToDateVoter();
+      if (next != null) send(new TimeoutNow(id, next, term));
+      becomeFollower(term, null);
+    }
+  }
+
+  /** Releases reads whose heartbeat round a majority of voters answered; renews the lease. */
+  private void maybeConfirmReads() {
+    long[] acked = new long[conf.voters().size()];
+    int i = 0;
+    for (String v : conf.voters()) {
+      Progress pr = progress.get(v);
+      acked[i++] = v.equals(id) ? Long.MAX_VALUE : (pr == null ? 0 : pr.ackedRound);
+    }
+    Arrays.sort(acked);
+    long confirmed = acked[acked.length - conf.quorum()];
+    while (!roundSentAt.isEmpty() && roundSentAt.peekFirst()[0] <= confirmed) {
+      long[] sent = roundSentAt.pollFirst();
+      if (sent[0] == confirmed) leaseStartTick = Math.max(leaseStartTick, sent[1]);
+    }
+    while (!pendingReads.isEmpty() && pendingReads.peekFirst().round <= confirmed) {
+      PendingRead r = pendingReads.pollFirst();
+      metrics.readIndexRounds++;
+      answerRead(r, r.index);
+    }
+  }
+
+  private void failPendingReads() {
+    for (PendingRead r : pendingReads) failRead(r);
+    for (PendingRead r : readsAwaitingTermCommit) failRead(r);
+    pendingReads.clear();
+    readsAwaitingTermCommit.clear();
+  }
+
+  private void failRead(PendingRead r) {
+    metrics.readsFailed++;
+    if (r.requester == null) readStates.add(new ReadState(r.requestId, -1));
+    else send(new ReadIndexResponse(id, r.requester, term, r.requestId, -1));
+  }
+
+  private void sendHeartbeats() {
+    round++;
+    roundSentAt.addLast(new long[] {round, leaderTicks});
+    while (roundSentAt.size() > 64) roundSentAt.pollFirst();
+    for (var e : progress.entrySet()) {
+      Progress pr = e.getValue();
+      send(new Heartbeat(id, e.getKey(), term, Math.min(pr.match, log.committed()), round));
+    }
+    maybeConfirmReads(); // a group of one confirms on its own
   }
 
   private void sendAppends() {
     for (var e : progress.entrySet()) {
       String to = e.getKey();
       Progress pr = e.getValue();
-      if (pr.state == Progress.State.PROBE) {
-        if (pr.canSend()) sendAppend(to, pr);
-        continue;
+      if (pr.state != Progress.State.SNAPSHOT && pr.next <= log.snapshotIndex()) {
+        // §7: the entries this follower needs are compacted away.
+        RaftLog.check(snapshot != null, "%s needs index %d behind the log start %d but there is no snapshot", to, pr.next, log.firstIndex());
+        pr.becomeSnapshot(snapshot);
       }
-      while (pr.canSend() && pr.next <= log.lastIndex()) sendAppend(to, pr);
+      switch (pr.state) {
+        case SNAPSHOT -> {
+          if (!pr.snapshotChunkOut) sendSnapshotChunk(to, pr);
+        }
+        case PROBE -> {
+          if (pr.canSend()) sendAppend(to, pr);
+        }
+        case REPLICATE -> {
+          while (pr.canSend() && pr.next <= log.lastIndex()) sendAppend(to, pr);
+        }
+      }
     }
   }
 
   private void sendAppend(String to, Progress pr) {
     long prev = pr.next - 1;
     List<Entry> batch = log.slice(pr.next, config.maxMsgBytes());
-    long commit = log.committed();
-    send(new AppendEntries(id, to, term, prev, log.term(prev), batch, commit));
+    send(new AppendEntries(id, to, term, prev, log.term(prev), batch, log.committed()));
     pr.sent(prev + batch.size());
     metrics.appendsSent++;
+  }
+
+  private void sendSnapshotChunk(String to, Progress pr) {
+    Snapshot s = pr.snapshot;
+    int from = (int) pr.snapshotOffset;
+    int len = Math.min(config.snapshotChunkBytes(), s.data().length - from);
+    byte[] chunk = Arrays.copyOfRange(s.data(), from, from + len);
+    send(new InstallSnapshot(id, to, term, s.index(), s.term(), s.configuration().encode(), s.data().length, from, chunk));
+    pr.snapshotChunkOut = true;
+    metrics.snapshotChunksSent++;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -485,18 +992,28 @@ public final class RaftNode {
    * out as {@link Ready} describes before acting on a later one.
    */
   public Ready ready() {
-    if (role == Role.LEADER) sendAppends();
+    if (role == Role.LEADER) {
+      if (roundRequested) {
+        roundRequested = false;
+        sendHeartbeats();
+      }
+      sendAppends();
+    }
     HardState hs = new HardState(term, votedFor, log.committed());
     HardState changed = hs.equals(lastHardState) ? null : hs;
     lastHardState = hs;
+    Snapshot snap = snapshotToSave;
+    snapshotToSave = null;
     List<Entry> entries = log.drainUnstable();
     List<Entry> committed = log.drainCommitted();
-    if (changed == null && entries.isEmpty() && outbox.isEmpty() && committed.isEmpty()) {
+    if (changed == null && snap == null && entries.isEmpty() && outbox.isEmpty() && committed.isEmpty() && readStates.isEmpty()) {
       return Ready.EMPTY;
     }
     List<Message> msgs = outbox;
     outbox = new ArrayList<>();
-    return new Ready(changed, entries, msgs, committed);
+    List<ReadState> reads = readStates;
+    readStates = new ArrayList<>();
+    return new Ready(changed, snap, entries, msgs, committed, reads);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -535,12 +1052,37 @@ public final class RaftNode {
     return log.lastTerm();
   }
 
+  /** Index of the first entry still in the log (entries before it are in the snapshot). */
+  public long firstIndex() {
+    return log.firstIndex();
+  }
+
+  /** The configuration in force (the latest appended, committed or not). */
+  public Configuration configuration() {
+    return conf;
+  }
+
+  /** Index of the entry that holds {@link #configuration()} (the snapshot's index when it came from one). */
+  public long configurationIndex() {
+    return confIndex;
+  }
+
   public List<String> voters() {
-    return voters;
+    return List.copyOf(conf.voters());
   }
 
   public boolean isVoter() {
-    return voters.contains(id);
+    return conf.isVoter(id);
+  }
+
+  /** The member a leadership transfer is handing over to, or null. */
+  public String transferee() {
+    return transferee;
+  }
+
+  /** The latest snapshot this member holds, or null. */
+  public Snapshot snapshot() {
+    return snapshot;
   }
 
   /** Ticks since this member last heard from its leader (or, as leader, since its last quorum check). */
@@ -555,6 +1097,11 @@ public final class RaftNode {
     return out;
   }
 
+  /** Leader only: whether {@code member} answered within the last election timeout. */
+  public boolean isReachable(String member) {
+    return role == Role.LEADER && reachable(member);
+  }
+
   public RaftMetrics metrics() {
     return metrics;
   }
@@ -567,6 +1114,22 @@ public final class RaftNode {
   @Override
   public String toString() {
     return "RaftNode{" + id + " " + role + " term=" + term + " last=" + log.lastIndex()
-        + " commit=" + log.committed() + " leader=" + leader + "}";
+        + " commit=" + log.committed() + " leader=" + leader + " " + conf + "}";
+  }
+
+  private record PendingRead(long requestId, String requester, long index, long round) {}
+
+  /** A snapshot arriving chunk by chunk. */
+  private static final class Incoming {
+    final long index;
+    final long term;
+    final long total;
+    final ByteArrayOutputStream data = new ByteArrayOutputStream();
+
+    Incoming(long index, long term, long total) {
+      this.index = index;
+      this.term = term;
+      this.total = total;
+    }
   }
 }

@@ -130,12 +130,28 @@ final class TestNet {
 
   /** Ticks one node until it is leader, delivering only vote traffic (replication stays queued). */
   void elect(String id) {
+    ageOthers(id);
     for (int k = 0; k < 100 && nodes.get(id).role() != Role.LEADER; k++) {
       tick(id, 1);
       deliver(m -> m instanceof io.conclave.consensus.message.RequestVote
           || m instanceof io.conclave.consensus.message.RequestVoteResponse, 10_000);
     }
     if (nodes.get(id).role() != Role.LEADER) throw new AssertionError(id + " did not become leader: " + nodes.get(id));
+  }
+
+  /**
+   * Lets every other member's election timeout pass without delivering what that makes it send, so
+   * a restarted member's startup lease (it refuses votes for one timeout) is over.
+   */
+  private void ageOthers(String id) {
+    for (var e : nodes.entrySet()) {
+      if (e.getKey().equals(id) || e.getValue().role() == Role.LEADER) continue;
+      for (int k = 0; k < e.getValue().ticksSinceLeaderContact() + RaftConfig.DEFAULT_ELECTION_TIMEOUT_TICKS && e.getValue().role() == Role.FOLLOWER; k++) {
+        tick(e.getKey(), 1);
+      }
+      String other = e.getKey();
+      drop(m -> m.from().equals(other));
+    }
   }
 
   /** Ticks every member that is not isolated until one of them leads. */

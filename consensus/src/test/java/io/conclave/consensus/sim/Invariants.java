@@ -1,27 +1,37 @@
 package io.conclave.consensus.sim;
 
 import io.conclave.consensus.log.Entry;
+import io.conclave.consensus.log.EntryType;
+import io.conclave.consensus.raft.Configuration;
 import io.conclave.consensus.raft.Role;
+import io.conclave.consensus.raft.Snapshot;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
- * Raft's safety properties (Figure 3), checked by the simulator after every step:
+ * Raft's safety properties (Figure 3 and the dissertation's additions), checked by the simulator
+ * after every step:
  *
  * <ul>
  *   <li>Election Safety: at most one leader per term.
  *   <li>Log Matching: two logs with an entry of the same index and term agree on everything up to it.
  *   <li>Leader Completeness: a leader of term T holds every entry committed in a term ≤ T.
- *   <li>State Machine Safety: every node applies the same entry at each index, in index order.
- *   <li>Durability: every committed entry sits in the forced logs of a majority, so no crash can lose
- *       it.
+ *   <li>State Machine Safety: every node applies the same entry at each index, in index order, and a
+ *       snapshot restores exactly the state of the committed log up to its index.
+ *   <li>Durability: every committed entry sits in the forced logs of a majority of the latest
+ *       committed configuration, so no crash can lose it.
+ *   <li>Membership: each configuration differs from the one before by at most one voter, so two
+ *       consecutive configurations never have disjoint majorities.
+ *   <li>Linearizable reads: a read served by ReadIndex or lease reflects at least every write
+ *       acknowledged before the read began.
  * </ul>
  */
 final class Invariants {
   private final Simulator sim;
-  private final int quorum;
   private final Map<Long, String> leaderOfTerm = new HashMap<>();
   // (index, term) -> prefix hash, over every entry any node ever wrote.
   private final Map<Long, Map<Long, Long>> written = new HashMap<>();
@@ -29,10 +39,13 @@ final class Invariants {
   private long[] commitTerm = new long[64];
   private long[] commitPrefix = new long[64];
   private int maxCommitted;
+  private Configuration commitConf;
+  private long commitConfIndex;
+  private long ackedWriteIndex;
+  boolean enabled = true;
 
-  Invariants(Simulator sim, int quorum) {
+  Invariants(Simulator sim) {
     this.sim = sim;
-    this.quorum = quorum;
   }
 
   void onWrite(Simulator.SimNode n, List<Entry> entries) {
@@ -47,6 +60,14 @@ final class Invariants {
     }
   }
 
+  void onSnapshotWrite(Simulator.SimNode n, Snapshot s) {
+    int i = (int) s.index();
+    if (i > maxCommitted || commitTerm[i] != s.term()) {
+      throw new AssertionError(n.id + " received " + s + " beyond the committed log (" + maxCommitted + ")");
+    }
+    n.work.installSnapshot(i, commitTerm, commitPrefix);
+  }
+
   void onSync(Simulator.SimNode n) {
     n.durable = n.work.copy();
   }
@@ -59,13 +80,28 @@ final class Invariants {
     if (n.raft.lastIndex() != n.work.last()) {
       throw new AssertionError(n.id + " restarted with last index " + n.raft.lastIndex() + " but forced " + n.work.last());
     }
+    if (n.appliedIndex > 0 && n.stateHash != commitPrefix[(int) n.appliedIndex]) {
+      throw new AssertionError(n.id + " restarted from a snapshot at " + n.appliedIndex + " whose state differs from the committed log");
+    }
+  }
+
+  /** A snapshot received from the leader replaces the state machine. */
+  void onRestore(Simulator.SimNode n, Snapshot s) {
+    ByteBuffer b = ByteBuffer.wrap(s.data());
+    long index = b.getLong();
+    long hash = b.getLong();
+    if (index != s.index() || hash != commitPrefix[(int) index]) {
+      throw new AssertionError("state machine safety: " + n.id + " restored " + s + " whose state differs from the committed log");
+    }
+    if (index < n.appliedIndex) throw new AssertionError(n.id + " restored " + s + " behind its applied index " + n.appliedIndex);
+    n.appliedIndex = index;
+    n.stateHash = hash;
   }
 
   void onApply(Simulator.SimNode n, Entry e) {
     if (e.index() != n.appliedIndex + 1) {
       throw new AssertionError(n.id + " applied " + e.index() + " after " + n.appliedIndex);
     }
-    n.appliedIndex = e.index();
     if (n.work.last() < e.index() || n.work.term(e.index()) != e.term()) {
       throw new AssertionError(n.id + " applied " + e + " that its log does not hold");
     }
@@ -75,19 +111,53 @@ final class Invariants {
       if (commitPrefix[i] != h || commitTerm[i] != e.term()) {
         throw new AssertionError("state machine safety: " + n.id + " applied " + e + " but index " + i + " was applied elsewhere with term " + commitTerm[i]);
       }
-      return;
+    } else {
+      if (i != maxCommitted + 1) throw new AssertionError("apply gap at " + i);
+      if (i >= commitTerm.length) {
+        commitTerm = Arrays.copyOf(commitTerm, commitTerm.length * 2);
+        commitPrefix = Arrays.copyOf(commitPrefix, commitPrefix.length * 2);
+      }
+      commitTerm[i] = e.term();
+      commitPrefix[i] = h;
+      maxCommitted = i;
+      if (e.type() == EntryType.CONFIG) {
+        Configuration next = Configuration.decode(e.data());
+        if (commitConf != null) checkSingleStep(commitConf, next);
+        commitConf = next;
+        commitConfIndex = i;
+      }
     }
-    if (i != maxCommitted + 1) throw new AssertionError("apply gap at " + i);
-    if (i >= commitTerm.length) {
-      commitTerm = Arrays.copyOf(commitTerm, commitTerm.length * 2);
-      commitPrefix = Arrays.copyOf(commitPrefix, commitPrefix.length * 2);
+    n.appliedIndex = e.index();
+    n.stateHash = h;
+  }
+
+  /** A write's proposer applied it: from now on every read that starts must see it. */
+  void onAcknowledged(Entry e) {
+    ackedWriteIndex = Math.max(ackedWriteIndex, e.index());
+  }
+
+  long ackedWriteIndex() {
+    return ackedWriteIndex;
+  }
+
+  void checkRead(Simulator.SimNode n, long readId, long ackedAtStart) {
+    if (n.appliedIndex < ackedAtStart) {
+      throw new AssertionError("linearizability: read " + readId + " at " + n.id + " served at applied index " + n.appliedIndex
+          + " but write " + ackedAtStart + " was acknowledged before the read began");
     }
-    commitTerm[i] = e.term();
-    commitPrefix[i] = h;
-    maxCommitted = i;
+  }
+
+  static void checkSingleStep(Configuration before, Configuration after) {
+    TreeSet<String> diff = new TreeSet<>(before.voters());
+    diff.addAll(after.voters());
+    TreeSet<String> both = new TreeSet<>(before.voters());
+    both.retainAll(after.voters());
+    diff.removeAll(both);
+    if (diff.size() > 1) throw new AssertionError("membership: " + before + " -> " + after + " changes " + diff.size() + " voters at once");
   }
 
   void check(String after) {
+    if (!enabled) return;
     for (Simulator.SimNode n : sim.nodes) {
       if (!n.up || n.raft.role() != Role.LEADER) continue;
       long term = n.raft.term();
@@ -100,13 +170,35 @@ final class Invariants {
         throw new AssertionError("leader completeness: " + n.id + " leads term " + term + " without committed entry " + c + "@" + commitTerm[c] + " (after " + after + ")");
       }
     }
-    if (maxCommitted > 0) {
-      int holders = 0;
-      for (Simulator.SimNode n : sim.nodes) if (n.durable.prefixHash(maxCommitted) == commitPrefix[maxCommitted]) holders++;
-      if (holders < quorum) {
-        throw new AssertionError("durability: committed entry " + maxCommitted + " is forced on " + holders + " nodes, quorum " + quorum + " (after " + after + ")");
+    if (maxCommitted > 0 && commitConf != null) {
+      // A leader commits with the latest configuration in its log, committed or not (dissertation
+      // §4.1): the entry must be forced on a majority of the latest committed configuration or of a
+      // newer one some member already uses. One-step changes make every such majority overlap.
+      int holders = durableHolders(commitConf);
+      boolean ok = holders >= commitConf.quorum();
+      for (Simulator.SimNode n : sim.nodes) {
+        if (ok) break;
+        if (n.raft.configurationIndex() > commitConfIndex) ok = durableHolders(n.raft.configuration()) >= n.raft.configuration().quorum();
+      }
+      if (!ok) {
+        StringBuilder who = new StringBuilder();
+        for (Simulator.SimNode n : sim.nodes) {
+          who.append("\n    ").append(n.raft).append(" durableLast=").append(n.durable.last())
+              .append(" holds=").append(n.durable.prefixHash(maxCommitted) == commitPrefix[maxCommitted])
+              .append(" workHolds=").append(n.work.prefixHash(maxCommitted) == commitPrefix[maxCommitted])
+              .append(" applied=").append(n.appliedIndex);
+        }
+        throw new AssertionError("durability: committed entry " + maxCommitted + " is forced on " + holders + " voters of " + commitConf + " (after " + after + ")" + who);
       }
     }
+  }
+
+  private int durableHolders(Configuration c) {
+    int holders = 0;
+    for (Simulator.SimNode n : sim.nodes) {
+      if (c.isVoter(n.id) && n.durable.prefixHash(maxCommitted) == commitPrefix[maxCommitted]) holders++;
+    }
+    return holders;
   }
 
   /** Highest committed index whose term is ≤ term (commit terms never decrease along the log). */
@@ -121,7 +213,7 @@ final class Invariants {
     return lo;
   }
 
-  void requireApplied(long index, long term, byte[] data) {
+  void requireCommitted(long index, long term) {
     if (index > maxCommitted || commitTerm[(int) index] != term) {
       throw new AssertionError("liveness probe " + index + "@" + term + " not in the committed log");
     }

@@ -51,6 +51,21 @@ final class LogShadow {
     }
   }
 
+  /**
+   * Installs a snapshot at {@code index}: the prefix becomes the committed one; entries after it stay
+   * only when our entry at {@code index} already matched it.
+   */
+  void installSnapshot(int index, long[] committedTerms, long[] committedPrefix) {
+    boolean keep = index <= last && prefix[index] == committedPrefix[index];
+    while (index >= terms.length) {
+      terms = Arrays.copyOf(terms, terms.length * 2);
+      prefix = Arrays.copyOf(prefix, prefix.length * 2);
+    }
+    System.arraycopy(committedTerms, 0, terms, 0, index + 1);
+    System.arraycopy(committedPrefix, 0, prefix, 0, index + 1);
+    if (!keep) last = index;
+  }
+
   static long entryHash(Entry e) {
     return mix(Arrays.hashCode(e.data()) * 7L + e.type().code() + e.index() * 1_000_003L);
   }

@@ -41,8 +41,8 @@ class RaftSimulationTest {
         units.addAndGet(sim.now);
         messages.addAndGet(sim.messagesDelivered);
         commits.addAndGet(sim.invariants.maxCommitted());
-      } catch (AssertionError e) {
-        failures.add("FAILED " + e.getMessage() + "\n  replay: " + REPLAY + seed);
+      } catch (AssertionError | RuntimeException e) {
+        failures.add("FAILED " + e + "\n  replay: " + REPLAY + seed);
       }
     });
     System.out.printf("raft simulation: %d seeds from %d, %d units, %d messages delivered, %d entries committed%n",

@@ -1,13 +1,20 @@
 package io.conclave.consensus.sim;
 
 import io.conclave.consensus.log.Entry;
+import io.conclave.consensus.log.EntryType;
+import io.conclave.consensus.log.LogStore;
 import io.conclave.consensus.log.MemoryLogStore;
 import io.conclave.consensus.message.Message;
+import io.conclave.consensus.raft.ConfChange;
+import io.conclave.consensus.raft.Configuration;
 import io.conclave.consensus.raft.ProposeResult;
 import io.conclave.consensus.raft.RaftConfig;
 import io.conclave.consensus.raft.RaftNode;
+import io.conclave.consensus.raft.ReadState;
 import io.conclave.consensus.raft.Ready;
 import io.conclave.consensus.raft.Role;
+import io.conclave.consensus.raft.Snapshot;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -24,25 +31,29 @@ import java.util.TreeSet;
  * One seeded run of a Raft group over a simulated network, on one thread with a virtual clock.
  *
  * <p>Each node is a {@link RaftNode} with a {@link MemoryLogStore} and a runtime that behaves like the
- * daemon's: it writes every {@link Ready} to the store, and sends its messages and applies its
- * committed entries only after a sync that may come several units later (group commit). A crash
- * throws away unsynced writes and the pending outputs; a restart rebuilds the node from what its
- * store had forced.
+ * daemon's: it writes every {@link Ready} to the store, and sends its messages, applies its committed
+ * entries and serves its reads only after a sync that may come several units later (group commit).
+ * A crash throws away unsynced writes and the pending outputs; a restart rebuilds the node from what
+ * its store had forced. The state machine is a register holding the index of the last applied
+ * command, plus a hash of the applied log, which snapshots carry.
  *
  * <p>Run = fault phase (loss, duplication, delay/reordering, symmetric and one-way partitions,
- * crashes, clock skew) in which {@link Invariants} are checked after every step, then a heal phase in
- * which a leader must appear and a new command must be applied everywhere within a bound.
+ * crashes, clock skew, snapshots, membership changes, leadership transfers, reads) in which
+ * {@link Invariants} are checked after every step, then a heal phase in which a leader must appear
+ * and a new command must be applied by every member within a bound.
  */
 public final class Simulator {
-  /** Heal-phase bound, in units: generous next to a ~100-unit election timeout. */
+  /** Heal-phase base bound, in units: generous next to a ~100-unit election timeout. */
   static final int LIVENESS_BOUND_UNITS = 6000;
+  /** Lease drift allowance for this clock skew: periods 8..12 units mean followers may run 1.5× fast. */
+  static final int LEASE_DRIFT_TICKS = 4;
 
   final long seed;
   final Faults faults;
   private final SplittableRandom rnd;
   final List<SimNode> nodes = new ArrayList<>();
   private final Map<String, SimNode> byId = new HashMap<>();
-  private final Set<String> voterIds;
+  private final Set<String> initialVoters;
   private final PriorityQueue<InFlight> network = new PriorityQueue<>();
   private long seq;
   long now;
@@ -51,10 +62,14 @@ public final class Simulator {
   private long partitionEndsAt = -1;
   private boolean healed;
   private int proposals;
+  private long readIds;
   final Invariants invariants;
   private final ArrayDeque<String> trace = new ArrayDeque<>();
-  private static final int TRACE_LINES = 60;
+  private static final int TRACE_LINES = 80;
   long messagesDelivered;
+  long readsServed;
+  long snapshotsInstalled;
+  long confChanges;
 
   public Simulator(long seed, Faults faults) {
     this.seed = seed;
@@ -62,29 +77,43 @@ public final class Simulator {
     this.rnd = new SplittableRandom(seed);
     TreeSet<String> ids = new TreeSet<>();
     for (int i = 1; i <= faults.nodes(); i++) ids.add("n" + i);
-    this.voterIds = ids;
-    for (String id : ids) {
+    this.initialVoters = ids;
+    List<String> all = new ArrayList<>(ids);
+    for (int i = 1; i <= faults.spares(); i++) all.add("s" + i);
+    for (String id : all) {
       SimNode n = new SimNode(id, 8 + rnd.nextInt(5), rnd.nextInt(8));
-      n.start(config(id), rnd.nextLong());
       nodes.add(n);
       byId.put(id, n);
     }
-    this.invariants = new Invariants(this, ids.size() / 2 + 1);
+    this.invariants = new Invariants(this);
+    for (SimNode n : nodes) n.start(config(n.id), rnd.nextLong());
   }
 
   RaftConfig config(String id) {
-    return RaftConfig.of(id, voterIds).withFlowControl(faults.maxMsgBytes(), faults.maxInflight());
+    // Spares start outside the group: no bootstrap voters, they wait to be added.
+    return RaftConfig.of(id, id.startsWith("s") ? Set.of() : initialVoters)
+        .withFlowControl(faults.maxMsgBytes(), faults.maxInflight())
+        .withSnapshots(64, faults.trailingEntries())
+        .withLeaseDrift(LEASE_DRIFT_TICKS);
   }
 
   /** Runs both phases; throws {@link AssertionError} (with a trace) on any violation. */
   public void run() {
     try {
+      // Bootstrap: each voter forces its first entry (the initial configuration) before anything else,
+      // as the daemon does; until all have, that entry is committed by construction, not by quorum.
+      invariants.enabled = false;
+      for (SimNode n : nodes) {
+        afterInput(n, "start");
+        sync(n);
+      }
+      invariants.enabled = true;
       for (; now < faults.faultUnits(); now++) stepUnit(false);
       heal();
       checkLiveness();
     } catch (AssertionError | RuntimeException e) {
       throw new AssertionError(
-          "seed=" + seed + " " + faults + " at t=" + now + ": " + e.getMessage()
+          "seed=" + seed + " " + faults + " at t=" + now + ": " + e
               + "\nlast events:\n  " + String.join("\n  ", trace), e);
     }
   }
@@ -101,7 +130,12 @@ public final class Simulator {
       }
       if (n.syncAt >= 0 && n.syncAt <= now) sync(n);
     }
-    if (!quiet && rnd.nextDouble() < faults.proposalRate()) propose();
+    if (quiet) return;
+    if (rnd.nextDouble() < faults.proposalRate()) propose();
+    if (rnd.nextDouble() < faults.readRate()) read();
+    if (rnd.nextDouble() < faults.snapshotRate()) takeSnapshot(nodes.get(rnd.nextInt(nodes.size())));
+    if (rnd.nextDouble() < faults.confChangeRate()) changeConfiguration();
+    if (rnd.nextDouble() < faults.transferRate()) transferLeadership();
   }
 
   private void maybeInjectFaults() {
@@ -122,16 +156,15 @@ public final class Simulator {
   }
 
   private void startPartition() {
-    List<String> ids = new ArrayList<>(voterIds);
+    List<String> ids = new ArrayList<>(byId.keySet());
+    ids.sort(null);
     int kind = rnd.nextInt(3);
     if (kind == 0) {
-      // Symmetric split into two sides.
       Set<String> side = new HashSet<>();
       for (String id : ids) if (rnd.nextBoolean()) side.add(id);
       for (String a : ids) for (String b : ids) if (side.contains(a) != side.contains(b)) blocked.add(a + ">" + b);
       log("partition " + side + " | rest");
     } else if (kind == 1) {
-      // Isolate one node (often the leader: the interesting case).
       String victim = currentLeader() != null && rnd.nextBoolean() ? currentLeader() : ids.get(rnd.nextInt(ids.size()));
       for (String b : ids) if (!b.equals(victim)) {
         blocked.add(victim + ">" + b);
@@ -139,7 +172,6 @@ public final class Simulator {
       }
       log("isolate " + victim);
     } else {
-      // One-way: some directed links drop, their reverse works.
       for (String a : ids) for (String b : ids) if (!a.equals(b) && rnd.nextInt(4) == 0) blocked.add(a + ">" + b);
       log("one-way " + blocked);
     }
@@ -150,6 +182,7 @@ public final class Simulator {
     n.up = false;
     n.store.crash();
     n.pending.clear();
+    n.reads.clear();
     n.syncAt = -1;
     n.restartAt = now + 10 + rnd.nextInt(600);
     invariants.onCrash(n);
@@ -159,7 +192,7 @@ public final class Simulator {
   private void restart(SimNode n) {
     n.start(config(n.id), rnd.nextLong());
     invariants.onRestart(n);
-    log("restart " + n.id + " term=" + n.raft.term() + " last=" + n.raft.lastIndex());
+    log("restart " + n.id + " term=" + n.raft.term() + " last=" + n.raft.lastIndex() + " applied=" + n.appliedIndex);
     afterInput(n, "restart");
   }
 
@@ -171,14 +204,79 @@ public final class Simulator {
     return best == null ? null : best.id;
   }
 
-  private void propose() {
+  private SimNode leaderOrRandom() {
     String leader = currentLeader();
-    SimNode target = leader != null && rnd.nextInt(5) != 0 ? byId.get(leader) : nodes.get(rnd.nextInt(nodes.size()));
+    return leader != null && rnd.nextInt(5) != 0 ? byId.get(leader) : nodes.get(rnd.nextInt(nodes.size()));
+  }
+
+  private void propose() {
+    SimNode target = leaderOrRandom();
     if (!target.up) return;
     byte[] cmd = ("cmd-" + seed + "-" + proposals++).getBytes(StandardCharsets.UTF_8);
     ProposeResult r = target.raft.propose(cmd);
-    if (r instanceof ProposeResult.Accepted a) log("propose at " + target.id + " -> " + a.index() + "@" + a.term());
+    if (r instanceof ProposeResult.Accepted a) {
+      target.proposed.put(a.index(), a.term());
+      log("propose at " + target.id + " -> " + a.index() + "@" + a.term());
+    }
     afterInput(target, "propose");
+  }
+
+  /** A client read at a random node: ReadIndex or lease, checked when served. */
+  private void read() {
+    SimNode n = nodes.get(rnd.nextInt(nodes.size()));
+    if (!n.up) return;
+    long id = ++readIds;
+    boolean lease = rnd.nextBoolean();
+    n.readsStarted.put(id, invariants.ackedWriteIndex());
+    n.raft.read(id, lease);
+    afterInput(n, "read " + id + (lease ? " lease" : " index"));
+  }
+
+  /** The application snapshots its state (applied index + state hash) and the core compacts. */
+  private void takeSnapshot(SimNode n) {
+    if (!n.up || n.appliedIndex < 1 || n.appliedIndex > n.raft.appliedIndex()) return;
+    Snapshot before = n.raft.snapshot();
+    if (before != null && before.index() >= n.appliedIndex) return;
+    byte[] data = ByteBuffer.allocate(16).putLong(n.appliedIndex).putLong(n.stateHash).array();
+    n.raft.compact(n.appliedIndex, data);
+    n.store.saveSnapshot(n.raft.snapshot());
+    n.store.compact(n.raft.firstIndex() - 1);
+    log("snapshot at " + n.id + " index " + n.appliedIndex + ", log starts at " + n.raft.firstIndex());
+    n.dirty();
+    scheduleSync(n);
+    afterInput(n, "snapshot");
+  }
+
+  private void changeConfiguration() {
+    String leaderId = currentLeader();
+    if (leaderId == null) return;
+    SimNode leader = byId.get(leaderId);
+    Configuration conf = leader.raft.configuration();
+    List<ConfChange> options = new ArrayList<>();
+    for (SimNode n : nodes) {
+      if (!conf.contains(n.id)) options.add(ConfChange.addLearner(n.id));
+    }
+    for (String l : conf.learners()) options.add(ConfChange.promote(l));
+    if (conf.voters().size() > 1) for (String v : conf.voters()) options.add(ConfChange.remove(v));
+    for (String l : conf.learners()) options.add(ConfChange.remove(l));
+    if (options.isEmpty()) return;
+    ConfChange change = options.get(rnd.nextInt(options.size()));
+    ProposeResult r = leader.raft.proposeConfChange(change);
+    if (r instanceof ProposeResult.Accepted) Invariants.checkSingleStep(conf, leader.raft.configuration());
+    log("conf change " + change + " at " + leaderId + " -> " + r);
+    if (r instanceof ProposeResult.Accepted) confChanges++;
+    afterInput(leader, "conf change");
+  }
+
+  private void transferLeadership() {
+    String leaderId = currentLeader();
+    if (leaderId == null) return;
+    SimNode leader = byId.get(leaderId);
+    List<String> voters = new ArrayList<>(leader.raft.configuration().voters());
+    String target = rnd.nextBoolean() ? null : voters.get(rnd.nextInt(voters.size()));
+    ProposeResult r = leader.raft.transferLeadership(target);
+    log("transfer from " + leaderId + " to " + target + " -> " + r);
+    afterInput(leader, "transfer");
   }
 
   private void deliver(InFlight f) {
@@ -193,18 +291,27 @@ public final class Simulator {
   private void afterInput(SimNode n, String what) {
     Ready rd = n.raft.ready();
     if (!rd.isEmpty()) {
+      if (rd.snapshot() != null) {
+        n.store.saveSnapshot(rd.snapshot());
+        invariants.onSnapshotWrite(n, rd.snapshot());
+      }
       if (!rd.entries().isEmpty()) n.store.append(rd.entries());
       if (rd.hardState() != null) n.store.saveHardState(rd.hardState());
       invariants.onWrite(n, rd.entries());
       if (rd.mustSync() || !n.pending.isEmpty()) {
         n.pending.add(rd);
-        if (n.syncAt < 0) n.syncAt = now + (faults.maxSyncDelayUnits() == 0 ? 0 : rnd.nextInt(faults.maxSyncDelayUnits() + 1));
+        if (rd.mustSync()) n.dirty();
+        scheduleSync(n);
         if (n.syncAt <= now) sync(n);
       } else {
         release(n, rd);
       }
     }
     invariants.check(what + " at " + n.id);
+  }
+
+  private void scheduleSync(SimNode n) {
+    if (n.syncAt < 0) n.syncAt = now + (faults.maxSyncDelayUnits() == 0 ? 0 : rnd.nextInt(faults.maxSyncDelayUnits() + 1));
   }
 
   private void sync(SimNode n) {
@@ -219,7 +326,32 @@ public final class Simulator {
 
   private void release(SimNode n, Ready rd) {
     for (Message m : rd.messages()) send(m);
-    for (Entry e : rd.committed()) invariants.onApply(n, e);
+    if (rd.snapshot() != null) {
+      invariants.onRestore(n, rd.snapshot());
+      snapshotsInstalled++;
+    }
+    for (Entry e : rd.committed()) {
+      invariants.onApply(n, e);
+      Long proposedTerm = n.proposed.remove(e.index());
+      if (e.type() == EntryType.COMMAND && proposedTerm != null && proposedTerm == e.term()) invariants.onAcknowledged(e);
+      n.proposed.headMap(e.index()).clear();
+    }
+    for (ReadState r : rd.reads()) {
+      Long ackedAtStart = n.readsStarted.remove(r.requestId());
+      if (ackedAtStart == null || !r.ok()) continue;
+      n.reads.add(new long[] {r.requestId(), r.index(), ackedAtStart});
+    }
+    serveReads(n);
+  }
+
+  /** Serves reads whose index the state machine has reached, checking them against the register. */
+  private void serveReads(SimNode n) {
+    n.reads.removeIf(r -> {
+      if (n.appliedIndex < r[1]) return false;
+      invariants.checkRead(n, r[0], r[2]);
+      readsServed++;
+      return true;
+    });
   }
 
   private void send(Message m) {
@@ -239,7 +371,7 @@ public final class Simulator {
     log("heal");
   }
 
-  /** After healing, a leader must emerge and a fresh command must be applied on every node. */
+  /** After healing, a leader must emerge and a fresh command must be applied by every member. */
   private void checkLiveness() {
     long deadline = now + livenessBoundUnits();
     byte[] probe = ("liveness-" + seed).getBytes(StandardCharsets.UTF_8);
@@ -247,15 +379,15 @@ public final class Simulator {
     long probeTerm = -1;
     for (; now < deadline; now++) {
       stepUnit(true);
-      if (probeIndex > 0) {
+      String leader = currentLeader();
+      if (probeIndex > 0 && leader != null) {
         boolean everywhere = true;
-        for (SimNode n : nodes) everywhere &= n.appliedIndex >= probeIndex;
+        for (String m : byId.get(leader).raft.configuration().members()) everywhere &= byId.get(m).appliedIndex >= probeIndex;
         if (everywhere) {
-          invariants.requireApplied(probeIndex, probeTerm, probe);
+          invariants.requireCommitted(probeIndex, probeTerm);
           return;
         }
       }
-      String leader = currentLeader();
       // (Re)propose if none is pending, or if the term moved on (the entry may have been dropped).
       if (leader != null && (probeIndex < 0 || byId.get(leader).raft.term() != probeTerm)) {
         ProposeResult r = byId.get(leader).raft.propose(probe);
@@ -300,7 +432,7 @@ public final class Simulator {
     }
   }
 
-  /** A node and its simulated runtime. */
+  /** A node and its simulated runtime and state machine. */
   static final class SimNode {
     final String id;
     final int tickPeriod;
@@ -311,7 +443,15 @@ public final class Simulator {
     long restartAt;
     long syncAt = -1;
     final List<Ready> pending = new ArrayList<>();
+    // State machine: applied index, hash of the applied log, index of the last applied command.
     long appliedIndex;
+    long stateHash;
+    long register;
+    // Proposals accepted here (index -> term), acknowledged when applied here.
+    final java.util.TreeMap<Long, Long> proposed = new java.util.TreeMap<>();
+    // Reads: id -> acknowledged write index at start; confirmed reads {id, index, ackedAtStart}.
+    final Map<Long, Long> readsStarted = new HashMap<>();
+    final List<long[]> reads = new ArrayList<>();
     // Shadows of the working and the durable log: term and prefix hash per index (index 0 = empty).
     LogShadow work = new LogShadow();
     LogShadow durable = new LogShadow();
@@ -323,9 +463,26 @@ public final class Simulator {
     }
 
     void start(RaftConfig config, long randomSeed) {
-      raft = RaftNode.start(config, store.recovered(), new SplittableRandom(randomSeed));
+      LogStore.Recovered state = store.recovered();
+      raft = RaftNode.start(config, state, new SplittableRandom(randomSeed));
       up = true;
-      appliedIndex = 0; // in-memory state machine: re-applied from the start
+      proposed.clear();
+      readsStarted.clear();
+      reads.clear();
+      // The in-memory state machine restarts from the stored snapshot, or from nothing.
+      Snapshot s = state.snapshot();
+      if (s == null) {
+        appliedIndex = 0;
+        stateHash = 0;
+        register = 0;
+      } else {
+        ByteBuffer b = ByteBuffer.wrap(s.data());
+        appliedIndex = b.getLong();
+        stateHash = b.getLong();
+        register = -1; // unknown until the next command; reads check the applied index instead
+      }
     }
+
+    void dirty() {}
   }
 }
