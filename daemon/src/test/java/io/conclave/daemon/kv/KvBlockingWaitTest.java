@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** Go's duration syntax for ?wait and Consul's default, cap and jitter (rpc.go). */
-class BlockingWaitTest {
+class KvBlockingWaitTest {
   @Test
   void parsesGoDurations() {
     assertThat(GoDuration.parse("10s")).contains(Duration.ofSeconds(10));
