@@ -322,15 +322,17 @@ public final class SegmentedLogStore implements LogStore {
   }
 
   /**
-   * Deletes whole segments whose entries are all at or below {@code min(index, snapshot index)}; a
-   * no-op without a snapshot. The segment holding the newest snapshot's record and the active one
-   * are kept. What {@link #recovered()} returns does not change: the snapshot already cut the log.
+   * Deletes whole segments whose entries all lie below {@code min(index, snapshot index)}; a no-op
+   * without a snapshot. The segment holding the entry at the snapshot's index is kept: if a crash
+   * loses the snapshot's record, recovery redoes the cut and needs that entry's term to know whether
+   * the entries after it stay. The segment holding the record and the active one are kept too. What
+   * {@link #recovered()} returns does not change: the snapshot already cut the log.
    */
   @Override
   public void compact(long index) {
     checkUsable();
     if (snapshotSeq == 0) return;
-    dropSegments(Math.min(index, snapshotIndex) + 1);
+    dropSegments(Math.min(index, snapshotIndex));
   }
 
   @Override
@@ -357,7 +359,9 @@ public final class SegmentedLogStore implements LogStore {
    * Deletes the oldest segments whose entries all lie below {@code index}, for use once a snapshot
    * covers everything below it. The active segment is never deleted, and every remaining segment
    * starts with a hard state, so term and vote survive. After this, {@link #firstIndex()} and a
-   * recovered log's first index are at most {@code index}.
+   * recovered log's first index are at most {@code index}. With a saved snapshot this is
+   * {@link #compact}: {@code index} is capped at the snapshot's index and the segment holding its
+   * record is kept.
    *
    * @return how many segments were deleted
    */
@@ -366,7 +370,8 @@ public final class SegmentedLogStore implements LogStore {
     if (index > lastIndex + 1) {
       throw new IllegalArgumentException("drop before " + index + " past last index " + lastIndex);
     }
-    return dropSegments(index);
+    // Never past the snapshot's own entry (see compact).
+    return dropSegments(snapshotSeq == 0 ? index : Math.min(index, snapshotIndex));
   }
 
   private int dropSegments(long index) {
