@@ -346,6 +346,35 @@ class SnapshotStoreTest {
     assertThat(r.entries()).isEqualTo(entries(101, 210, 1));
   }
 
+  @Test
+  void compactionKeepsTheSnapshotEntryInCaseItsRecordIsLost() throws IOException {
+    // The snapshot sits exactly on a segment boundary (the index a segment starts after). If
+    // compaction deleted the segment holding that entry and a power cut then lost the snapshot's
+    // record, recovery could not tell that the entries after it were kept, and would drop them.
+    SegmentedLogStore store = SegmentedLogStore.open(tmp, SMALL_SEGMENTS);
+    long boundary = 0;
+    int n = 0;
+    while (boundary == 0 || n < boundary + 5) {
+      n++;
+      store.append(entries(n, n, 1));
+      store.sync();
+      if (boundary == 0 && LogFiles.segments(tmp).size() == 3) boundary = firstBase(
+          LogFiles.segments(tmp).subList(2, 3));
+    }
+    assertThat(boundary).isGreaterThan(0);
+    Path active = store.activeSegmentForTest();
+    long durable = store.activeDurableBytesForTest();
+    store.saveSnapshot(snapshot(boundary, 1, 10));
+    store.compact(boundary);
+    assertThat(store.activeSegmentForTest()).isEqualTo(active);
+    store.abandonForTest(); // the record never left the buffer
+    LogFiles.truncate(active, durable);
+
+    Recovered r = reopen(tmp);
+    assertSameSnapshot(r.snapshot(), snapshot(boundary, 1, 10));
+    assertThat(r.entries()).isEqualTo(entries(boundary + 1, n, 1));
+  }
+
   // ---- streaming helpers ----
 
   @Test
