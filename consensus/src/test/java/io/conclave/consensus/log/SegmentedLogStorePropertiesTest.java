@@ -20,6 +20,8 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.RandomDistribution;
+import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.Tuple;
 
 /**
@@ -43,9 +45,11 @@ class SegmentedLogStorePropertiesTest {
 
   /**
    * Save a snapshot at {@code lastIndex + offset} (at least 1), in the stored entry's term when
-   * {@code sameTerm} and there is one, else in a new term (a leader's snapshot that conflicts).
+   * {@code sameTerm} and there is one, else in a new term (a leader's snapshot that conflicts);
+   * then, when {@code thenCompact}, compact up to it as a runtime would.
    */
-  record SaveSnapshot(int offset, boolean sameTerm, int dataBytes) implements Op {}
+  record SaveSnapshot(int offset, boolean sameTerm, int dataBytes, boolean thenCompact)
+      implements Op {}
 
   /** Compact up to {@code lastIndex - back}. */
   record Compact(int back) implements Op {}
@@ -72,26 +76,28 @@ class SegmentedLogStorePropertiesTest {
     Arbitrary<Op> snapshot = Combinators.combine(
             Arbitraries.integers().between(-10, 3),
             Arbitraries.of(true, true, false),
-            Arbitraries.integers().between(0, 300))
+            Arbitraries.integers().between(0, 300),
+            Arbitraries.of(true, false))
         .as(SaveSnapshot::new);
     Arbitrary<Op> compact = Arbitraries.integers().between(-2, 10).map(Compact::new);
     Arbitrary<Op> cut = Arbitraries.doubles().between(0, 1).map(PowerCut::new);
     return Arbitraries.frequencyOf(
             Tuple.of(6, append),
             Tuple.of(3, save),
-            Tuple.of(1, snapshot),
+            Tuple.of(2, snapshot),
             Tuple.of(1, compact),
             Tuple.of(4, Arbitraries.just(new Sync())),
             Tuple.of(1, Arbitraries.just(new Restart())),
             Tuple.of(1, cut))
         .list()
         .ofMinSize(1)
-        .ofMaxSize(50);
+        .ofMaxSize(60)
+        .withSizeDistribution(RandomDistribution.uniform());
   }
 
   @Provide
   Arbitrary<Long> segmentBytes() {
-    return Arbitraries.of(1024L, 2048L, Options.SEGMENT_BYTES_MAX_DEFAULT);
+    return Arbitraries.of(1024L, 1024L, 2048L, Options.SEGMENT_BYTES_MAX_DEFAULT);
   }
 
   /** A snapshot compared by content (Snapshot's array compares by reference). */
@@ -150,6 +156,8 @@ class SegmentedLogStorePropertiesTest {
       Snapshot snapSinceSync = null;
       int snapAt = -1;
       long term = 1;
+      boolean cutAfterSnapshot = false; // coverage, reported by jqwik
+      boolean compacted = false;
       SplittableRandom data = new SplittableRandom(ops.size());
       for (Op op : ops) {
         if (op instanceof Append a) {
@@ -193,9 +201,17 @@ class SegmentedLogStorePropertiesTest {
           sinceSync.add(cur);
           snapSinceSync = snap;
           snapAt = sinceSync.size() - 1;
+          if (s.thenCompact()) {
+            int segmentsBefore = store.segmentCount();
+            store.compact(index);
+            model.compact(index);
+            compacted |= store.segmentCount() < segmentsBefore;
+          }
         } else if (op instanceof Compact c) {
+          int segmentsBefore = store.segmentCount();
           store.compact(cur.last() - c.back());
           model.compact(cur.last() - c.back());
+          compacted |= store.segmentCount() < segmentsBefore;
         } else if (op instanceof Sync) {
           store.sync();
           model.sync();
@@ -212,6 +228,7 @@ class SegmentedLogStorePropertiesTest {
           snapSinceSync = null;
           snapAt = -1;
         } else if (op instanceof PowerCut c) {
+          cutAfterSnapshot |= snapSinceSync != null;
           Path active = store.activeSegmentForTest();
           long durable = store.activeDurableBytesForTest();
           store.flush(); // what a crash may or may not leave behind in the page cache
@@ -243,6 +260,8 @@ class SegmentedLogStorePropertiesTest {
         assertThat(store.lastIndex()).isEqualTo(model.lastIndex()).isEqualTo(cur.last());
         assertThat(store.firstIndex()).isEqualTo(cur.first());
       }
+      Statistics.label("power cut after an unsynced snapshot").collect(cutAfterSnapshot);
+      Statistics.label("compaction deleted segments").collect(compacted);
       store.close();
       model.sync();
       try (SegmentedLogStore last = SegmentedLogStore.open(dir, options)) {
