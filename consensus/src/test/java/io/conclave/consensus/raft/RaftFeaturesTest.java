@@ -222,6 +222,26 @@ class RaftFeaturesTest {
     assertThat(leader.metrics().leaseReads).isEqualTo(1);
   }
 
+  /**
+   * A restarted member forgets that it heard from the leader; if it voted at once, another member
+   * could be elected while the old leader still serves lease reads. It refuses votes for one election
+   * timeout after a restart, so the old leader's lease stays sound.
+   */
+  @Test
+  void restartedMemberDoesNotBreakTheLeaderLease() {
+    TestNet net = cluster(3, "n1");
+    RaftNode leader = net.node("n1");
+    net.start("n2", net.stores.get("n2").recovered(), 222); // restart: in-memory lease state lost
+    net.cut.add("n1>n3");
+    net.cut.add("n3>n1");
+    for (int i = 0; i < 2 * RaftConfig.DEFAULT_ELECTION_TIMEOUT_TICKS - 2 && net.node("n3").role() != Role.LEADER; i++) {
+      net.tick("n3", 1);
+      net.deliver(m -> !m.to().equals("n1") && !m.from().equals("n1"), 100);
+    }
+    assertThat(net.node("n3").role()).isNotEqualTo(Role.LEADER);
+    assertThat(leader.role()).isEqualTo(Role.LEADER);
+  }
+
   /** A snapshot delivered twice (a duplicated message) installs once and is answered as done. */
   @Test
   void snapshotArrivingTwiceInstallsOnce() {
