@@ -90,7 +90,13 @@ public final class RaftRuntime {
   private final List<Promise<Void>> leaderChangeWaiters = new ArrayList<>();
   private long nextReadId;
 
+  /** A gap between ticks longer than this many tick lengths is a stall (see {@link #onTick}). */
+  private static final int STALL_TICKS = 3;
+
   private long tickTimer = -1;
+  private long ticks;
+  private long lastTickNanos;
+  private long leaseSuspendedUntilTick;
   private boolean started;
   private boolean stopped;
   private String failure = "";
@@ -169,7 +175,8 @@ public final class RaftRuntime {
           node.tick();
         }
       }
-      tickTimer = vertx.setPeriodic(timing.tickMs(), t -> onTick());
+      lastTickNanos = System.nanoTime();
+      scheduleTick();
       collect();
       return Future.succeededFuture();
     });
@@ -222,12 +229,43 @@ public final class RaftRuntime {
   // ---------------------------------------------------------------------------------------------
   // Inputs
 
+  /**
+   * Ticks are spaced by a one-shot timer re-armed after each tick (fixed delay), not by a periodic
+   * timer: Vert.x's periodic timer is fixed-rate, so after a stall (a GC pause, a starved CPU) it
+   * fires the missed ticks back to back, and a follower would time out its leader before reading
+   * the heartbeats that waited in its socket meanwhile. With fixed delay, time seen by the core
+   * slows down under a stall instead, which only makes elections later. Lease reads are the one
+   * thing a slow clock could make unsafe, so a stall also suspends them (see {@link #readBarrier}).
+   */
+  private void scheduleTick() {
+    tickTimer = vertx.setTimer(timing.tickMs(), t -> onTick());
+  }
+
   private void onTick() {
     if (stopped) {
       return;
     }
+    long now = System.nanoTime();
+    ticks++;
+    if (now - lastTickNanos > STALL_TICKS * tickNanos()) {
+      // this server stalled: its lease (counted in ticks) may have outlived the real one
+      leaseSuspendedUntilTick = ticks + timing.electionTimeoutTicks();
+    }
+    lastTickNanos = now;
     node.tick();
     collect();
+    if (!stopped) {
+      scheduleTick();
+    }
+  }
+
+  private long tickNanos() {
+    return timing.tickMs() * 1_000_000L;
+  }
+
+  /** Whether a lease read may be trusted now: no stall seen within the last election timeout. */
+  private boolean leaseTrusted() {
+    return ticks >= leaseSuspendedUntilTick && System.nanoTime() - lastTickNanos <= STALL_TICKS * tickNanos();
   }
 
   /** One inbound Raft frame's payload: decoded and stepped; malformed ones are dropped and counted. */
@@ -269,7 +307,8 @@ public final class RaftRuntime {
    * A linearizable read barrier (ReadIndex, dissertation §6.4): completes with a read index once
    * this server has applied up to it; a read served from the state machine then reflects every
    * write acknowledged before the call. With {@code lease}, the leader answers from its lease
-   * without a heartbeat round (this trusts bounded clock drift); without, it confirms its
+   * without a heartbeat round (this trusts bounded clock drift, and is not used for an election
+   * timeout after this server stalled, e.g. in a GC pause); without, it confirms its
    * leadership with a heartbeat round first. A follower asks its leader. Fails with NOT_LEADER when
    * no leader could confirm it, TIMEOUT after {@link RaftTiming#readTimeout()}, STOPPED.
    */
@@ -286,7 +325,7 @@ public final class RaftRuntime {
         finishRead(r, -1, new RaftRequestException(RaftRequestException.Kind.TIMEOUT,
             "no read index within " + timing.readTimeout().toMillis() + " ms"));
       });
-      node.read(r.requestId, lease);
+      node.read(r.requestId, lease && leaseTrusted());
       scheduleCollect();
       return r.promise.future();
     });
