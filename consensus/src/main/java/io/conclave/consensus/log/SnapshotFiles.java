@@ -146,7 +146,12 @@ public final class SnapshotFiles {
       this.ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
           StandardOpenOption.TRUNCATE_EXISTING);
       crc.update(header.duplicate());
-      writeFully(header);
+      try {
+        writeFully(header);
+      } catch (IOException | RuntimeException e) {
+        close(); // releases the channel and deletes the temp file
+        throw e;
+      }
     }
 
     @Override
