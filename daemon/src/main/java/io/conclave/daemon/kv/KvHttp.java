@@ -161,7 +161,10 @@ public final class KvHttp {
       reply.send().get();
       return;
     }
-    watches.waitFor(minIndex, query.key(), query.prefix(), remainingMs, query.currentIndex())
+    KvWatches.Watch watch = watches.watch(minIndex, query.key(), query.prefix(), remainingMs, query.currentIndex());
+    // a client that hangs up frees its slot now, not at the end of its wait
+    ctx.response().closeHandler(v -> watch.cancel());
+    watch.future()
         .onSuccess(changed -> answer(ctx, query, minIndex, deadlineNanos, c, changed))
         .onFailure(e -> fail(ctx, e));
   }

@@ -82,18 +82,42 @@ public final class KvWatches {
    * between the caller's read and this call is not missed.
    */
   public Future<Boolean> waitFor(long minIndex, String key, boolean prefix, long waitMs, LongSupplier currentIndex) {
+    return watch(minIndex, key, prefix, waitMs, currentIndex).future();
+  }
+
+  /** One open wait; {@link #cancel} ends it with false at once (e.g. the client hung up). */
+  public interface Watch {
+    Future<Boolean> future();
+
+    void cancel();
+  }
+
+  /** As {@link #waitFor}, with a handle to give up the wait early and free its slot. */
+  public Watch watch(long minIndex, String key, boolean prefix, long waitMs, LongSupplier currentIndex) {
     Context context = vertx.getOrCreateContext();
     Promise<Boolean> promise = Promise.promise();
     Watcher w = new Watcher(key, prefix, promise, context);
+    Watch handle = new Watch() {
+      @Override
+      public Future<Boolean> future() {
+        return promise.future();
+      }
+
+      @Override
+      public void cancel() {
+        fire(List.of(w), false);
+      }
+    };
     synchronized (this) {
       if (count >= watchersMax) {
-        return Future.failedFuture(new TooManyWatchersException(watchersMax));
+        promise.fail(new TooManyWatchersException(watchersMax));
+        return handle;
       }
       add(w);
     }
     if (currentIndex.getAsLong() > minIndex) {
       fire(List.of(w), true);
-      return promise.future();
+      return handle;
     }
     long timer = vertx.setTimer(Math.max(1, waitMs), id -> fire(List.of(w), false));
     synchronized (this) {
@@ -102,7 +126,7 @@ public final class KvWatches {
         vertx.cancelTimer(timer);
       }
     }
-    return promise.future();
+    return handle;
   }
 
   public synchronized int size() {
@@ -166,8 +190,8 @@ public final class KvWatches {
       }
     }
     for (Watcher w : fired) {
-      if (w.timerId >= 0 && changed) {
-        vertx.cancelTimer(w.timerId);
+      if (w.timerId >= 0) {
+        vertx.cancelTimer(w.timerId); // harmless when the timer itself fired
       }
       w.context.runOnContext(v -> w.promise.tryComplete(changed));
     }

@@ -425,6 +425,19 @@ class KvHttpTest {
     }
   }
 
+  @Test
+  void aClientHangingUpFreesItsBlockingSlot() throws Exception {
+    serve();
+    put("/v1/kv/w", "1");
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.getOutputStream().write("GET /v1/kv/w?index=1&wait=5m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> blockingOpen() == 1);
+    }
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> blockingOpen() == 0);
+    assertThat(get("/v1/kv/w").statusCode()).isEqualTo(200);
+  }
+
   /** Re-proposes every write once more, as a runtime would after a leader change, and answers the second result. */
   static class RetryingBackend implements KvBackend {
     final KvBackend inner;
