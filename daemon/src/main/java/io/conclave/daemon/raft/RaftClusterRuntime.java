@@ -63,6 +63,18 @@ public final class RaftClusterRuntime implements ClusterRuntime {
   private volatile Member self;
   private volatile InstantSource clock = InstantSource.system();
   private WorkerExecutor wal;
+  private BootstrapDecider bootstrapDecider;
+
+  /**
+   * Decides, once the log is open, which voters a brand new group bootstraps with (gossip's
+   * {@code --bootstrap-expect}). Called once on the context; the node starts when the future
+   * completes. {@code hasState}: the log holds Raft state (term, entries or a snapshot), so the
+   * voters are ignored and this server never bootstraps again.
+   */
+  @FunctionalInterface
+  public interface BootstrapDecider {
+    Future<Set<String>> voters(boolean hasState);
+  }
 
   /**
    * @param peers Raft addresses of the other servers; this server adds its own at start
@@ -76,6 +88,14 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     this.bootstrapVoters = bootstrapVoters.map(Set::copyOf);
     this.timing = timing;
     this.stateMachine = stateMachine;
+  }
+
+  /**
+   * Hands the bootstrap decision to {@code decider} (the gossip bridge) instead of
+   * {@code bootstrapVoters}; call before {@link #start}.
+   */
+  public void deferBootstrap(BootstrapDecider decider) {
+    this.bootstrapDecider = decider;
   }
 
   /** A server runtime with the default timing, its own peer map and no application yet. */
@@ -92,11 +112,20 @@ public final class RaftClusterRuntime implements ClusterRuntime {
         Map.of(Member.TAG_ROLE, Member.ROLE_SERVER), MemberState.ALIVE, 0);
     FramedTransport transport = ctx.raftTcp().orElseThrow(() -> new StartException("raft port not bound"));
     peers.put(id, config.advertise(), transport.port());
-    Set<String> voters = bootstrapVoters.orElseGet(() ->
-        config.dev() || config.bootstrapExpect().orElse(0) == 1 ? Set.of(id) : Set.of());
     wal = ctx.context().owner().createSharedWorkerExecutor("raft-wal", 1);
+    Set<String> defaultVoters = bootstrapVoters.orElseGet(() ->
+        config.dev() || config.bootstrapExpect().orElse(0) == 1 ? Set.of(id) : Set.of());
     return wal.executeBlocking(() -> openStore(ctx), true).compose(store -> {
-      RaftConfig raftConfig = RaftConfig.of(id, voters)
+      if (bootstrapDecider == null) {
+        return Future.succeededFuture(new Opened(store, defaultVoters));
+      }
+      LogStore.Recovered r = store.recovered();
+      boolean hasState = r.hardState().term() > 0 || r.snapshot() != null || !r.entries().isEmpty();
+      return bootstrapDecider.voters(hasState).map(v -> new Opened(store, v))
+          .onFailure(e -> closeQuietly(store));
+    }).compose(opened -> {
+      LogStore store = opened.store();
+      RaftConfig raftConfig = RaftConfig.of(id, opened.voters())
           .withTimeouts(timing.electionTimeoutTicks(), timing.heartbeatTicks());
       RaftNode node;
       try {
@@ -112,6 +141,8 @@ public final class RaftClusterRuntime implements ClusterRuntime {
       return runtime.start().onSuccess(v -> started.tryComplete(runtime));
     });
   }
+
+  private record Opened(LogStore store, Set<String> voters) {}
 
   private static LogStore openStore(RuntimeContext ctx) {
     if (ctx.config().dev()) {
