@@ -313,6 +313,10 @@ public final class GossipRuntime {
         LOG.info("gossip leaving node={} members={}", name, node.liveMemberCount());
         execute(node.leave(nowMs.getAsLong()));
       }
+      if (node.liveMemberCount() == 0) {
+        LOG.info("gossip left node={} (no live member to tell)", name);
+        return Future.succeededFuture(); // alone: the rumor has nobody to reach
+      }
       Promise<Void> done = Promise.promise();
       long deadline = nowMs.getAsLong() + bound.toMillis();
       long poll = vertx.setPeriodic(20, t -> {
