@@ -52,7 +52,6 @@ public final class ServerRuntime implements ClusterRuntime {
 
   private final RaftClusterRuntime raft;
   private final BridgeSettings settings;
-  private final Promise<Set<String>> bootstrap = Promise.promise();
   private final long startNanos = System.nanoTime();
   private final LongSupplier nowMs = () -> (System.nanoTime() - startNanos) / 1_000_000;
 
@@ -63,8 +62,7 @@ public final class ServerRuntime implements ClusterRuntime {
   private volatile GossipRuntime gossip;
   private volatile Autopilot autopilot;
   private volatile String waitReason = "raft not started";
-  private boolean hasState;
-  private int expect;
+  private boolean bootstrapRequested;
   private SortedSet<String> candidateVoters;
   private long candidateSinceMs;
   private long syncTimer = -1;
@@ -81,36 +79,32 @@ public final class ServerRuntime implements ClusterRuntime {
     vertx = context.owner();
     config = ctx.config();
     raftAddress = new RaftPeers.Address(config.advertise(), ctx.raftTcp().orElseThrow().port()).toString();
-    Promise<Void> ready = Promise.promise();
-    raft.deferBootstrap(state -> {
-      hasState = state;
+    return raft.start(ctx).compose(v -> {
       gossip = new GossipRuntime(context, config.node(), config.advertise(), ctx.gossipUdp(), ctx.gossipTcp(),
           config.join(), settings.gossip(), ctx.registry(), nowMs, new SplittableRandom());
       gossip.addListener(e -> onMembersChanged());
-      return gossip.start(tags(Optional.empty())).compose(v -> {
-        ready.tryComplete(); // the daemon may serve HTTP now; bootstrap may take a while
-        syncTimer = vertx.setPeriodic(settings.syncPeriod().toMillis(), t -> sync());
-        decideBootstrap();
-        return bootstrap.future();
-      });
-    });
-    raft.start(ctx).onComplete(ar -> {
-      if (ar.failed()) {
-        if (!ready.tryFail(ar.cause()) && !stopped) {
-          LOG.error("raft did not start node={} error=\"{}\"", config.node(), ar.cause().toString());
-        }
-        return;
+      Future<RaftRuntime> r = raft.raft();
+      Future<Optional<RaftState>> initial = r.isComplete() && r.succeeded()
+          ? r.result().state().map(Optional::of) : Future.succeededFuture(Optional.empty());
+      return initial.compose(s -> gossip.start(tags(s)));
+    }).onSuccess(v -> {
+      if (raft.awaitingBootstrap()) {
+        waitReason = "waiting for bootstrap-expect";
+      } else {
+        LOG.info("bootstrap not needed node={}: raft started from its data dir, in dev mode, alone "
+            + "(bootstrap-expect 1), or without --bootstrap-expect (a leader adds it)", config.node());
       }
-      waitReason = "";
-      onRaftStarted(raft.raft().isComplete() ? raft.raft().result() : null);
+      raft.raft().onSuccess(this::onRaftStarted);
+      syncTimer = vertx.setPeriodic(settings.syncPeriod().toMillis(), t -> sync());
+      decideBootstrap();
     });
-    return ready.future();
   }
 
   private void onRaftStarted(RaftRuntime r) {
     if (stopped || r == null) {
       return;
     }
+    waitReason = "";
     autopilot = new Autopilot(vertx, config.node(), RaftAdmin.of(r), () -> gossip.members(),
         settings.autopilot(), nowMs);
     autopilot.start();
@@ -123,7 +117,8 @@ public final class ServerRuntime implements ClusterRuntime {
     tags.put(ServerTags.ROLE, Member.ROLE_SERVER);
     tags.put(ServerTags.RAFT, raftAddress);
     tags.put(ServerTags.VERSION, Version.current());
-    boolean member = hasState || s.map(st -> st.configuration().contains(st.id())).orElse(false);
+    // any configuration at all means this server belongs to a group (or did): never bootstrap it
+    boolean member = s.map(st -> !st.configuration().members().isEmpty()).orElse(false);
     tags.put(ServerTags.RAFT_STATE, member ? ServerTags.STATE_MEMBER : ServerTags.STATE_NONE);
     s.filter(st -> !st.leaderId().isEmpty()).ifPresent(st -> {
       tags.put(ServerTags.LEADER, st.leaderId());
@@ -134,9 +129,7 @@ public final class ServerRuntime implements ClusterRuntime {
 
   private void onMembersChanged() {
     feedPeers();
-    if (!bootstrap.future().isComplete()) {
-      decideBootstrap();
-    }
+    decideBootstrap();
   }
 
   /** Raft addresses from the servers' tags; a bad tag is ignored (and logged at DEBUG). */
@@ -160,25 +153,13 @@ public final class ServerRuntime implements ClusterRuntime {
   }
 
   private void decideBootstrap() {
-    if (stopped || bootstrap.future().isComplete()) {
+    if (stopped || bootstrapRequested || !raft.awaitingBootstrap()) {
       return;
     }
-    if (hasState) {
-      resolveBootstrap(Set.of(), "bootstrap skipped: the data dir holds Raft state; rejoining the group");
-      return;
-    }
-    if (config.dev()) {
-      resolveBootstrap(Set.of(config.node()), "bootstrap: dev mode forms a group of one");
-      return;
-    }
-    if (config.bootstrapExpect().isEmpty()) {
-      resolveBootstrap(Set.of(), "bootstrap skipped: no --bootstrap-expect; waiting for a leader to add this server");
-      return;
-    }
-    expect = config.bootstrapExpect().getAsInt();
+    int expect = config.bootstrapExpect().orElse(1);
     BootstrapPlan.Decision d = BootstrapPlan.decide(config.node(), expect, gossip.members());
     if (d instanceof BootstrapPlan.JoinExisting j) {
-      resolveBootstrap(Set.of(), "bootstrap skipped: " + j.reason() + "; waiting for a leader to add this server");
+      requestBootstrap(Set.of(), "bootstrap skipped: " + j.reason() + "; waiting for a leader to add this server");
     } else if (d instanceof BootstrapPlan.Wait w) {
       candidateVoters = null;
       String reason = "waiting for bootstrap-expect: " + w.reason();
@@ -195,15 +176,17 @@ public final class ServerRuntime implements ClusterRuntime {
         waitReason = "bootstrap-expect: settling on voters " + b.voters();
       }
       if (now - candidateSinceMs >= settings.bootstrapSettle().toMillis()) {
-        resolveBootstrap(b.voters(), "bootstrap: forming the group with voters " + b.voters() + " (" + b.reason() + ")");
+        requestBootstrap(b.voters(), "bootstrap: forming the group with voters " + b.voters() + " (" + b.reason() + ")");
       }
     }
   }
 
-  private void resolveBootstrap(Set<String> voters, String why) {
-    LOG.info("{} node={} expect={}", why, config.node(), config.bootstrapExpect().isPresent() ? expect : "none");
+  private void requestBootstrap(Set<String> voters, String why) {
+    LOG.info("{} node={} expect={}", why, config.node(), config.bootstrapExpect().orElse(1));
+    bootstrapRequested = true;
     waitReason = "raft starting";
-    bootstrap.tryComplete(voters);
+    raft.bootstrap(voters).onFailure(e ->
+        LOG.error("bootstrap failed node={} error=\"{}\"", config.node(), e.toString()));
   }
 
   /** Periodic: bootstrap, peers and tags. */
@@ -212,7 +195,7 @@ public final class ServerRuntime implements ClusterRuntime {
       return;
     }
     feedPeers();
-    if (!bootstrap.future().isComplete()) {
+    if (raft.awaitingBootstrap()) {
       decideBootstrap();
       return;
     }
@@ -237,7 +220,7 @@ public final class ServerRuntime implements ClusterRuntime {
       }
       return inner.snapshot().map(s -> {
         RaftStatus status = s.raft();
-        if (!raft.raft().isComplete() && !waitReason.isEmpty()) {
+        if (raft.awaitingBootstrap() && !waitReason.isEmpty()) {
           status = RaftStatus.notRunning(waitReason);
         }
         return new ClusterSnapshot(g.self(), g.members(), status, s.configuration());
@@ -281,7 +264,6 @@ public final class ServerRuntime implements ClusterRuntime {
       if (a != null) {
         a.stop();
       }
-      bootstrap.tryFail("stopped before bootstrap");
       halted.complete();
     };
     if (context == null) {

@@ -44,9 +44,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Gossip is not wired yet: the member list is this daemon alone, and the addresses of the other
  * servers come from the {@link RaftPeers} given at construction (tests fill it; gossip tags will).
- * A new group bootstraps from {@code bootstrapVoters}; by default a {@code --dev} server or a server
- * with {@code --bootstrap-expect 1} bootstraps alone, and any other server waits to be added by a
- * leader.
+ * A new group bootstraps from {@code bootstrapVoters}. Without them: a {@code --dev} server or a
+ * server with {@code --bootstrap-expect 1} bootstraps alone; a server with {@code --bootstrap-expect
+ * N > 1} and no Raft state waits (health critical "waiting for N servers ...") until gossip calls
+ * {@link #bootstrap} with the servers it found; any other server starts with no configuration and
+ * waits for a leader to add it as a learner ({@link RaftRuntime#addLearner}, autopilot's job).
  */
 public final class RaftClusterRuntime implements ClusterRuntime {
   private static final Logger LOG = LoggerFactory.getLogger(RaftClusterRuntime.class);
@@ -61,20 +63,9 @@ public final class RaftClusterRuntime implements ClusterRuntime {
   private final Promise<RaftRuntime> started = Promise.promise();
   private volatile RaftRuntime raft;
   private volatile Member self;
+  private volatile Waiting waiting;
   private volatile InstantSource clock = InstantSource.system();
   private WorkerExecutor wal;
-  private BootstrapDecider bootstrapDecider;
-
-  /**
-   * Decides, once the log is open, which voters a brand new group bootstraps with (gossip's
-   * {@code --bootstrap-expect}). Called once on the context; the node starts when the future
-   * completes. {@code hasState}: the log holds Raft state (term, entries or a snapshot), so the
-   * voters are ignored and this server never bootstraps again.
-   */
-  @FunctionalInterface
-  public interface BootstrapDecider {
-    Future<Set<String>> voters(boolean hasState);
-  }
 
   /**
    * @param peers Raft addresses of the other servers; this server adds its own at start
@@ -88,14 +79,6 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     this.bootstrapVoters = bootstrapVoters.map(Set::copyOf);
     this.timing = timing;
     this.stateMachine = stateMachine;
-  }
-
-  /**
-   * Hands the bootstrap decision to {@code decider} (the gossip bridge) instead of
-   * {@code bootstrapVoters}; call before {@link #start}.
-   */
-  public void deferBootstrap(BootstrapDecider decider) {
-    this.bootstrapDecider = decider;
   }
 
   /** A server runtime with the default timing, its own peer map and no application yet. */
@@ -112,37 +95,75 @@ public final class RaftClusterRuntime implements ClusterRuntime {
         Map.of(Member.TAG_ROLE, Member.ROLE_SERVER), MemberState.ALIVE, 0);
     FramedTransport transport = ctx.raftTcp().orElseThrow(() -> new StartException("raft port not bound"));
     peers.put(id, config.advertise(), transport.port());
-    wal = ctx.context().owner().createSharedWorkerExecutor("raft-wal", 1);
-    Set<String> defaultVoters = bootstrapVoters.orElseGet(() ->
+    Set<String> voters = bootstrapVoters.orElseGet(() ->
         config.dev() || config.bootstrapExpect().orElse(0) == 1 ? Set.of(id) : Set.of());
+    wal = ctx.context().owner().createSharedWorkerExecutor("raft-wal", 1);
+    int expect = config.bootstrapExpect().orElse(0);
     return wal.executeBlocking(() -> openStore(ctx), true).compose(store -> {
-      if (bootstrapDecider == null) {
-        return Future.succeededFuture(new Opened(store, defaultVoters));
+      LogStore.Recovered recovered = store.recovered();
+      boolean fresh = recovered.hardState().term() == 0 && recovered.entries().isEmpty() && recovered.snapshot() == null;
+      if (fresh && voters.isEmpty() && expect > 1) {
+        // gossip decides the voters: see bootstrap()
+        waiting = new Waiting(ctx, store, "waiting for " + expect + " servers to bootstrap (bootstrap-expect)");
+        LOG.info("raft waiting for bootstrap id={} bootstrap_expect={}", id, expect);
+        return Future.succeededFuture();
       }
-      LogStore.Recovered r = store.recovered();
-      boolean hasState = r.hardState().term() > 0 || r.snapshot() != null || !r.entries().isEmpty();
-      return bootstrapDecider.voters(hasState).map(v -> new Opened(store, v))
-          .onFailure(e -> closeQuietly(store));
-    }).compose(opened -> {
-      LogStore store = opened.store();
-      RaftConfig raftConfig = RaftConfig.of(id, opened.voters())
-          .withTimeouts(timing.electionTimeoutTicks(), timing.heartbeatTicks());
-      RaftNode node;
-      try {
-        node = RaftNode.start(raftConfig, store.recovered(), new SplittableRandom());
-      } catch (RuntimeException e) {
-        closeQuietly(store);
-        return Future.failedFuture(new StartException("raft log does not make sense: " + e.getMessage()));
-      }
-      RaftRuntime runtime = new RaftRuntime(ctx.context(), node, store, wal,
-          (to, payload) -> transport.send(to.host(), to.port(), payload), peers, stateMachine, timing, ctx.registry());
-      raft = runtime;
-      transport.handler(frame -> runtime.receive(frame.payload()));
-      return runtime.start().onSuccess(v -> started.tryComplete(runtime));
+      return startRaft(ctx, store, voters);
     });
   }
 
-  private record Opened(LogStore store, Set<String> voters) {}
+  /** A server with no Raft state, waiting for gossip to find its bootstrap-expect peers. */
+  private record Waiting(RuntimeContext ctx, LogStore store, String reason) {}
+
+  /**
+   * Starts a server that was waiting for bootstrap-expect (no Raft state, no voters given): the seam
+   * for gossip. {@code voters} are the servers gossip found, all without Raft state, this one among
+   * them; every one of them must be given the same set. Empty joins an existing group instead (the
+   * leader adds this server as a learner). Completes with false, doing nothing, when this server was
+   * not waiting (it has Raft state, or was started or bootstrapped already): a server that has state
+   * never bootstraps again.
+   */
+  public Future<Boolean> bootstrap(Set<String> voters) {
+    Promise<Boolean> done = Promise.promise();
+    Waiting w = waiting;
+    if (w == null) {
+      return Future.succeededFuture(false);
+    }
+    w.ctx().context().runOnContext(v -> {
+      if (waiting != w) {
+        done.complete(false);
+        return;
+      }
+      waiting = null;
+      LOG.info("raft bootstrapping id={} voters={}", w.ctx().config().node(), new java.util.TreeSet<>(voters));
+      startRaft(w.ctx(), w.store(), Set.copyOf(voters)).map(true).onComplete(done);
+    });
+    return done.future();
+  }
+
+  /** Whether this server waits for {@link #bootstrap} (bootstrap-expect with no Raft state yet). */
+  public boolean awaitingBootstrap() {
+    return waiting != null;
+  }
+
+  private Future<Void> startRaft(RuntimeContext ctx, LogStore store, Set<String> voters) {
+    String id = ctx.config().node();
+    FramedTransport transport = ctx.raftTcp().orElseThrow();
+    RaftConfig raftConfig = RaftConfig.of(id, voters)
+        .withTimeouts(timing.electionTimeoutTicks(), timing.heartbeatTicks());
+    RaftNode node;
+    try {
+      node = RaftNode.start(raftConfig, store.recovered(), new SplittableRandom());
+    } catch (RuntimeException e) {
+      closeQuietly(store);
+      return Future.failedFuture(new StartException("raft log does not make sense: " + e.getMessage()));
+    }
+    RaftRuntime runtime = new RaftRuntime(ctx.context(), node, store, wal,
+        (to, payload) -> transport.send(to.host(), to.port(), payload), peers, stateMachine, timing, ctx.registry());
+    raft = runtime;
+    transport.handler(frame -> runtime.receive(frame.payload()));
+    return runtime.start().onSuccess(v -> started.tryComplete(runtime));
+  }
 
   private static LogStore openStore(RuntimeContext ctx) {
     if (ctx.config().dev()) {
@@ -180,8 +201,9 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     return () -> {
       RaftRuntime r = raft;
       if (r == null) {
+        Waiting w = waiting;
         return Future.succeededFuture(new ClusterSnapshot(self, List.of(self),
-            RaftStatus.notRunning("raft not started"), Optional.empty()));
+            RaftStatus.notRunning(w != null ? w.reason() : "raft not started"), Optional.empty()));
       }
       return r.state().map(this::snapshot);
     };
@@ -297,7 +319,14 @@ public final class RaftClusterRuntime implements ClusterRuntime {
   @Override
   public Future<Void> stop() {
     RaftRuntime r = raft;
-    Future<Void> stopped = r == null ? Future.succeededFuture() : r.stop();
+    Waiting w = waiting;
+    waiting = null;
+    Future<Void> stopped = r != null ? r.stop()
+        : w != null && wal != null ? wal.executeBlocking(() -> {
+          w.store().close();
+          return null;
+        }, true).mapEmpty()
+        : Future.succeededFuture();
     return stopped.eventually(() -> wal == null ? Future.succeededFuture() : wal.close());
   }
 }

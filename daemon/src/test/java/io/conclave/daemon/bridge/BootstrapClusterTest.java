@@ -54,10 +54,14 @@ class BootstrapClusterTest {
 
     RaftState leader = cluster.awaitLeader();
     assertThat(leader.configuration().voters()).containsExactlyInAnyOrder("n1", "n2", "n3");
-    for (ClusterHarness.Node n : cluster.servers()) {
-      RaftState s = ClusterHarness.raftState(n).orElseThrow();
-      assertThat(s.configuration().voters()).as(n.name()).isEqualTo(Set.copyOf(leader.configuration().voters()));
-    }
+    // a server that saw another's raft_state=member before it settled started empty (safe: never a
+    // second entry 1); it learns the same voters from the leader's log
+    await().atMost(ClusterHarness.WAIT).untilAsserted(() -> {
+      for (ClusterHarness.Node n : cluster.servers()) {
+        RaftState s = ClusterHarness.raftState(n).orElseThrow();
+        assertThat(s.configuration().voters()).as(n.name()).isEqualTo(Set.copyOf(leader.configuration().voters()));
+      }
+    });
     // the operator view names every server with the raft address gossip told it
     await().atMost(ClusterHarness.WAIT).untilAsserted(() -> {
       JsonNode conf = cluster.getJson(cluster.nodes.get(leader.id()), "/v1/operator/raft/configuration");

@@ -45,6 +45,8 @@ class RaftClusterTest {
   final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   final RaftPeers peers = new RaftPeers();
   final Map<String, Server> servers = new LinkedHashMap<>();
+  final Map<String, RaftClusterRuntime> runtimes = new LinkedHashMap<>();
+  final Map<String, Daemon> waiting = new LinkedHashMap<>();
 
   @TempDir Path dir;
 
@@ -54,20 +56,31 @@ class RaftClusterTest {
   @AfterEach
   void stopAll() {
     servers.values().forEach(s -> s.daemon().stop(Daemon.STOP_PHASE_TIMEOUT));
+    waiting.values().forEach(d -> d.stop(Daemon.STOP_PHASE_TIMEOUT));
   }
 
   Server start(String id) {
-    DaemonConfig config = ((ConfigLoader.Run) new ConfigLoader(() -> id).load("--server", "--node", id,
-        "--data-dir", dir.resolve(id).toString(), "--http-port", "0", "--gossip-port", "0", "--raft-port", "0"))
-        .config();
+    return start(id, Optional.of(VOTERS));
+  }
+
+  Server start(String id, Optional<Set<String>> voters, String... flags) {
+    List<String> args = new ArrayList<>(List.of("--server", "--node", id, "--data-dir", dir.resolve(id).toString(),
+        "--http-port", "0", "--gossip-port", "0", "--raft-port", "0"));
+    args.addAll(List.of(flags));
+    DaemonConfig config = ((ConfigLoader.Run) new ConfigLoader(() -> id).load(args.toArray(String[]::new))).config();
     List<String> applied = new CopyOnWriteArrayList<>();
     StateMachine recorder = (index, command) -> {
       String text = new String(command, StandardCharsets.UTF_8);
       applied.add(text);
       return index;
     };
-    RaftClusterRuntime runtime = new RaftClusterRuntime(peers, Optional.of(VOTERS), RaftTiming.lan(), recorder);
+    RaftClusterRuntime runtime = new RaftClusterRuntime(peers, voters, RaftTiming.lan(), recorder);
     Daemon daemon = Daemon.start(config, runtime, Duration.ofSeconds(20));
+    runtimes.put(id, runtime);
+    if (runtime.awaitingBootstrap()) {
+      waiting.put(id, daemon);
+      return null;
+    }
     Server server = new Server(id, daemon, Futures.await(runtime.raft()), applied);
     servers.put(id, server);
     return server;
@@ -86,11 +99,13 @@ class RaftClusterTest {
     return Futures.await(s.raft().state());
   }
 
-  /** The one server every running server agrees is the leader. */
+  /** The one server every running member of the group agrees is the leader. */
   Server awaitLeader() {
     Server[] found = new Server[1];
     await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> {
-      List<RaftState> states = servers.values().stream().map(RaftClusterTest::state).toList();
+      // servers not yet added by a leader follow nobody: they are left out
+      List<RaftState> states = servers.values().stream().map(RaftClusterTest::state)
+          .filter(st -> st.configuration().contains(st.id())).toList();
       List<RaftState> leaders = states.stream().filter(RaftState::isLeader).toList();
       if (leaders.size() != 1) {
         return false;
@@ -247,5 +262,40 @@ class RaftClusterTest {
     assertThat(health.get("status").asText()).isEqualTo("critical");
     assertThat(health.get("reason").asText()).contains("leader");
     assertThat(state(follower).role()).isNotEqualTo(Role.LEADER);
+  }
+
+  @Test
+  void bootstrapExpectWaitsForGossipThenALearnerJoinsAndIsPromoted() throws Exception {
+    for (String id : List.of("n1", "n2", "n3")) {
+      assertThat(start(id, Optional.empty(), "--bootstrap-expect", "3")).isNull();
+    }
+    HttpResponse<String> health = http.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + waiting.get("n1").httpPort() + "/v1/health")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(health.statusCode()).isEqualTo(503);
+    assertThat(health.body()).contains("waiting for 3 servers to bootstrap (bootstrap-expect)");
+
+    // what gossip will do once it has seen three servers without Raft state
+    for (String id : List.of("n1", "n2", "n3")) {
+      assertThat(Futures.await(runtimes.get(id).bootstrap(VOTERS))).isTrue();
+      servers.put(id, new Server(id, waiting.remove(id), Futures.await(runtimes.get(id).raft()), List.of()));
+    }
+    assertThat(Futures.await(runtimes.get("n1").bootstrap(VOTERS))).as("never twice").isFalse();
+    propose("first");
+
+    // a fourth server starts without voters; the leader adds it as a learner, then promotes it
+    Server n4 = start("n4", Optional.empty());
+    assertThat(state(n4).configuration().members()).isEmpty();
+    Server leader = awaitLeader();
+    Futures.await(leader.raft().addLearner("n4"));
+    await().atMost(WAIT).until(() -> n4.applied().contains("first"));
+    assertThat(state(n4).configuration().isLearner("n4")).isTrue();
+    JsonNode learner = JSON.readTree(send(n4, "GET", "/v1/operator/raft/configuration?stale").body());
+    assertThat(learner.get("Servers")).hasSize(4);
+    Futures.await(awaitLeader().raft().promote("n4"));
+    await().atMost(WAIT).until(() -> state(n4).configuration().voters().size() == 4);
+    assertThat(state(n4).configuration().isVoter("n4")).isTrue();
+    propose("second");
+    await().atMost(WAIT).until(() -> n4.applied().contains("second"));
   }
 }
