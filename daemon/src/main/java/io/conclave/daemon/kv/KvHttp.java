@@ -3,7 +3,13 @@ package io.conclave.daemon.kv;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.conclave.daemon.cluster.ClusterControlException;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -22,6 +28,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -51,18 +58,21 @@ public final class KvHttp {
   static final String TEXT = "text/plain; charset=utf-8";
   private static final String KV_PREFIX = "/v1/kv";
 
+  private final Vertx vertx;
   private final KvBackend backend;
   private final KvWatches watches;
   private final RandomGenerator random;
   private final String agentId;
   private final AtomicLong seq = new AtomicLong();
   private final ObjectMapper mapper = new ObjectMapper();
+  private volatile MeterRegistry registry;
 
   /**
    * @param agentId this daemon's id for exactly-once writes, unique per process lifetime
    *     (e.g. node name + a random boot nonce)
    */
   public KvHttp(Vertx vertx, KvBackend backend, String agentId, RandomGenerator random, int watchersMax) {
+    this.vertx = vertx;
     this.backend = backend;
     this.random = random;
     this.agentId = agentId;
@@ -74,8 +84,31 @@ public final class KvHttp {
     return watches.size();
   }
 
+  /**
+   * Exports {@code conclave.kv.blocking.queries} (open blocking queries) and
+   * {@code conclave.kv.requests} (a timer per endpoint, method and status) to {@code registry}.
+   */
+  public KvHttp bindMetrics(MeterRegistry registry) {
+    Gauge.builder("conclave.kv.blocking.queries", watches, KvWatches::size)
+        .description("open KV blocking queries").register(registry);
+    this.registry = registry;
+    return this;
+  }
+
+  private void timeRequest(RoutingContext ctx, String endpoint) {
+    MeterRegistry r = registry;
+    if (r != null) {
+      long start = System.nanoTime();
+      ctx.addEndHandler(v -> Timer.builder("conclave.kv.requests")
+          .tags("endpoint", endpoint, "method", ctx.request().method().name(), "status", Integer.toString(ctx.response().getStatusCode()))
+          .register(r).record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+    }
+    ctx.next();
+  }
+
   public void mount(Router router) {
     for (String path : List.of(KV_PREFIX, KV_PREFIX + "/*")) {
+      router.route(path).handler(ctx -> timeRequest(ctx, "kv"));
       router.route(path).handler(ctx -> limitBody(ctx, VALUE_BYTES_MAX));
       router.route(path).handler(BodyHandler.create(false).setBodyLimit(VALUE_BYTES_MAX));
       router.route(path).failureHandler(ctx -> failure(ctx, VALUE_BYTES_MAX));
@@ -83,6 +116,7 @@ public final class KvHttp {
       router.put(path).handler(this::put);
       router.delete(path).handler(this::delete);
     }
+    router.route("/v1/txn").handler(ctx -> timeRequest(ctx, "txn"));
     router.route("/v1/txn").handler(ctx -> limitBody(ctx, TXN_BODY_BYTES_MAX));
     router.route("/v1/txn").handler(BodyHandler.create(false).setBodyLimit(TXN_BODY_BYTES_MAX));
     router.route("/v1/txn").failureHandler(ctx -> failure(ctx, TXN_BODY_BYTES_MAX));
@@ -140,7 +174,7 @@ public final class KvHttp {
       }, () -> store.get(k).index());
     }
     long deadlineNanos = System.nanoTime() + waitMs.get() * 1_000_000L;
-    backend.readBarrier(consistency.get())
+    onRequestContext(backend.readBarrier(consistency.get()))
         .onSuccess(v -> answer(ctx, query, minIndex.get(), deadlineNanos, consistency.get(), true))
         .onFailure(e -> fail(ctx, e));
   }
@@ -250,7 +284,7 @@ public final class KvHttp {
   }
 
   private void writeBool(RoutingContext ctx, KvCommand command) {
-    backend.write(KvCodec.encode(KvRequest.of(nextRequestId(), command))).onSuccess(result -> {
+    onRequestContext(backend.write(KvCodec.encode(KvRequest.of(nextRequestId(), command)))).onSuccess(result -> {
       if (result instanceof KvResult.Bool b) {
         meta(ctx, b.index(), null);
         sendJson(ctx, b.index(), KvJson.bool(b.ok()));
@@ -258,6 +292,17 @@ public final class KvHttp {
         notApplied(ctx, result);
       }
     }).onFailure(e -> fail(ctx, e));
+  }
+
+  /**
+   * The backend's future, completed on the context of the HTTP request: the Raft runtime completes
+   * its futures on its own event loop, which must not render replies or run blocking-query loops.
+   */
+  private <T> Future<T> onRequestContext(Future<T> f) {
+    Context here = vertx.getOrCreateContext();
+    Promise<T> p = Promise.promise();
+    f.onComplete(ar -> here.runOnContext(v -> p.handle(ar)));
+    return p.future();
   }
 
   RequestId nextRequestId() {
@@ -306,14 +351,14 @@ public final class KvHttp {
       if (consistency.isEmpty()) {
         return;
       }
-      backend.readBarrier(consistency.get()).onSuccess(v -> {
+      onRequestContext(backend.readBarrier(consistency.get())).onSuccess(v -> {
         KvResult.Txn result = backend.local().readTxn(ops);
         meta(ctx, result.index(), consistency.get());
         sendTxn(ctx, result);
       }).onFailure(e -> fail(ctx, e));
       return;
     }
-    backend.write(KvCodec.encode(KvRequest.of(nextRequestId(), new KvCommand.Txn(ops)))).onSuccess(result -> {
+    onRequestContext(backend.write(KvCodec.encode(KvRequest.of(nextRequestId(), new KvCommand.Txn(ops))))).onSuccess(result -> {
       if (result instanceof KvResult.Txn t) {
         meta(ctx, t.index(), null);
         sendTxn(ctx, t);

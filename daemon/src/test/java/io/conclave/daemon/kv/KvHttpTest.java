@@ -46,6 +46,7 @@ class KvHttpTest {
   Vertx vertx;
   KvStateMachine store;
   KvHttp kv;
+  io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry;
   int port;
   /** Wraps the in-memory backend, e.g. to re-propose every write (a retry after a leader change). */
   Function<KvBackend, KvBackend> wrap = Function.identity();
@@ -77,10 +78,11 @@ class KvHttpTest {
         return Future.succeededFuture();
       }
     };
-    HttpApi api = new HttpApi(vertx, config, () -> Future.succeededFuture(snapshot), control, Metrics.newRegistry(),
+    registry = Metrics.newRegistry();
+    HttpApi api = new HttpApi(vertx, config, () -> Future.succeededFuture(snapshot), control, registry,
         Instant::now, new HealthPolicy(Duration.ofSeconds(1), Duration.ofSeconds(5)));
     kv = new KvHttp(vertx, backend, "n1-test", new SplittableRandom(1), 4);
-    kv.mount(api.router());
+    kv.bindMetrics(registry).mount(api.router());
     HttpServer server = await(vertx.createHttpServer().requestHandler(api.router()).listen(0, "127.0.0.1"));
     port = server.actualPort();
   }
@@ -419,6 +421,11 @@ class KvHttpTest {
     HttpResponse<byte[]> refused = get("/v1/kv/w?index=1&wait=20s");
     assertThat(refused.statusCode()).isEqualTo(429);
     assertThat(body(refused)).contains("Too many blocking queries");
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(new String(get("/v1/agent/metrics?format=prometheus").body(), StandardCharsets.UTF_8))
+            .contains("conclave_kv_blocking_queries 4.0")
+            .contains("conclave_kv_requests_seconds_count{endpoint=\"kv\",method=\"PUT\",status=\"200\"} 1")
+            .contains("conclave_kv_requests_seconds_count{endpoint=\"kv\",method=\"GET\",status=\"429\"} 1"));
     put("/v1/kv/w", "2");
     for (CompletableFuture<HttpResponse<byte[]>> f : open) {
       assertThat(f.join().statusCode()).isEqualTo(200);
