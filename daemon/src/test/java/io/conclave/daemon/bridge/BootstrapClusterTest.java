@@ -112,4 +112,33 @@ class BootstrapClusterTest {
         assertThat(cluster.getJson(client, "/v1/health").get("leader").asText())
             .isEqualTo(cluster.getJson(cluster.nodes.get(next.id()), "/v1/status/leader").asText()));
   }
+
+  /**
+   * Six servers expecting five, started together from one join list: the five lowest names form the
+   * group (every server the same voters), the sixth starts empty and autopilot adds and promotes it.
+   */
+  @Test
+  void expectFiveWithASixthServerBootstrapsTheFiveLowestAndAddsTheSixthLater() {
+    cluster = new ClusterHarness(dir, new AutopilotSettings(Duration.ofMillis(200), Duration.ofMillis(500),
+        Duration.ofSeconds(60), 50));
+    List<Integer> ports = ClusterHarness.freeGossipPorts(6);
+    List<String> args = new ArrayList<>(List.of("--bootstrap-expect", "5"));
+    args.addAll(ClusterHarness.joinArgs(ports));
+    for (int i = 6; i >= 1; i--) { // highest name first: order must not matter
+      cluster.startServer("s" + i, ports.get(i - 1), args);
+    }
+    await().atMost(ClusterHarness.WAIT).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+      RaftState l = cluster.awaitLeader();
+      assertThat(l.configuration().voters()).containsExactlyInAnyOrder("s1", "s2", "s3", "s4", "s5", "s6");
+    });
+    RaftState leader = cluster.awaitLeader();
+    // s6 was not a founder: autopilot made two changes for it (learner, then voter); had six servers
+    // bootstrapped, entry 1 would hold all six and autopilot would have had nothing to do
+    assertThat(leader.configuration().learners()).isEmpty();
+    assertThat(leader.configurationIndex()).isGreaterThan(1);
+    long changes = cluster.servers().stream()
+        .mapToLong(n -> n.server().orElseThrow().autopilot() == null ? 0 : n.server().orElseThrow().autopilot().changes())
+        .sum();
+    assertThat(changes).isGreaterThanOrEqualTo(2);
+  }
 }
