@@ -1,10 +1,10 @@
 package io.conclave.cli.commands;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.conclave.cli.ApiClient;
 import io.conclave.cli.CliException;
 import io.conclave.cli.ExitCodes;
 import io.conclave.cli.Json;
+import io.conclave.cli.JsonNode;
 import io.conclave.cli.Table;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -32,7 +32,7 @@ public final class HealthCommand extends ApiCommand {
     String status = body.path("status").asText("");
     Table table = new Table(List.of("Field", "Value"));
     table.row("status", new Table.Cell(status, style().colourOf(status)));
-    if (body.hasNonNull("reason")) {
+    if (!body.path("reason").isMissingOrNull()) {
       table.row("reason", body.path("reason").asText());
     }
     table.row("node", body.path("node").asText());

@@ -1,9 +1,9 @@
 package io.conclave.cli.commands;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.conclave.cli.ApiClient;
 import io.conclave.cli.CliException;
 import io.conclave.cli.Json;
+import io.conclave.cli.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.http.HttpResponse;
@@ -17,8 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 
 /**
  * {@code conclave kv ...}: the key/value store through Consul's {@code /v1/kv/<key>} (SPEC.md).

@@ -1,14 +1,12 @@
 package io.conclave.cli.commands;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.conclave.cli.ApiClient;
 import io.conclave.cli.CliException;
 import io.conclave.cli.Json;
+import io.conclave.cli.JsonNode;
 import io.conclave.cli.Table;
 import java.net.http.HttpResponse;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
 
@@ -45,11 +43,8 @@ public final class LeaderCommand extends ApiCommand {
     }
     long term = healthBody == null ? 0 : healthBody.path("term").asLong(0);
     if (json()) {
-      Map<String, Object> body = new LinkedHashMap<>();
-      body.put("Node", node);
-      body.put("Address", address);
-      body.put("Term", term);
-      out().println(Json.write(body));
+      out().println("{\"Node\":" + JsonNode.quote(node) + ",\"Address\":" + JsonNode.quote(address)
+          + ",\"Term\":" + term + "}");
       out().flush();
       return 0;
     }

@@ -1,8 +1,8 @@
 package io.conclave.cli.commands;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.conclave.cli.ApiClient;
 import io.conclave.cli.Json;
+import io.conclave.cli.JsonNode;
 import io.conclave.cli.Table;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -39,7 +39,7 @@ public final class MembersCommand extends ApiCommand {
     for (JsonNode m : rows) {
       String name = m.path("Name").asText();
       String state = state(m);
-      table.row(name, hostPort(m.path("Addr").asText(), m.path("Port").asInt()),
+      table.row(name, hostPort(m.path("Addr").asText(), m.path("Port").asLong()),
           new Table.Cell(state, style().colourOf(state)), m.path("Tags").path("role").asText(""),
           m.path("Incarnation").asText(""), leaders.contains(name) ? "*" : "");
     }
@@ -53,7 +53,7 @@ public final class MembersCommand extends ApiCommand {
     if (!state.isEmpty()) {
       return state;
     }
-    switch (member.path("Status").asInt(0)) {
+    switch ((int) member.path("Status").asLong(0)) {
       case 1: return "alive";
       case 2: return "leaving";
       case 3: return "left";
@@ -62,7 +62,7 @@ public final class MembersCommand extends ApiCommand {
     }
   }
 
-  static String hostPort(String host, int port) {
+  static String hostPort(String host, long port) {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 

@@ -1,8 +1,8 @@
 package io.conclave.cli.commands;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.conclave.cli.ApiClient;
 import io.conclave.cli.Json;
+import io.conclave.cli.JsonNode;
 import io.conclave.cli.Table;
 import java.util.List;
 import picocli.CommandLine.Command;
