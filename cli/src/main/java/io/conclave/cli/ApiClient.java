@@ -11,10 +11,20 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLContextSpi;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLServerSocketFactory;
+import javax.net.ssl.SSLSessionContext;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
 
 /**
  * The daemon's HTTP API over {@code java.net.http} (HTTP/1.1, no Vert.x: the CLI must start fast).
@@ -55,11 +65,73 @@ public final class ApiClient {
 
   public ApiClient(URI base) {
     this.base = base;
-    this.http = HttpClient.newBuilder()
+    HttpClient.Builder builder = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade round trip
         .connectTimeout(CONNECT_TIMEOUT)
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+        .followRedirects(HttpClient.Redirect.NEVER);
+    if ("http".equalsIgnoreCase(base.getScheme())) {
+      skipTlsSetup(builder);
+    }
+    this.http = builder.build();
+  }
+
+  /**
+   * Without an SSLContext, HttpClient builds the JDK's default one at once: the security providers,
+   * the JSSE stack, the cacerts trust store: about 450 classes and a third of the CLI's CPU time.
+   * Even {@code SSLContext.getInstance} initialises the providers. A plain-http client never uses
+   * TLS (every request goes to {@code base}, redirects are off), so it gets {@link NoTls}, a context
+   * that refuses to be used and costs nothing to make.
+   */
+  private static void skipTlsSetup(HttpClient.Builder builder) {
+    builder.sslContext(new NoTls()).sslParameters(new SSLParameters());
+  }
+
+  /** An SSLContext for clients that only speak plain HTTP: any use of it fails. */
+  static final class NoTls extends SSLContext {
+    NoTls() {
+      super(new Spi(), null, "none");
+    }
+
+    private static final class Spi extends SSLContextSpi {
+      private static UnsupportedOperationException refused() {
+        return new UnsupportedOperationException("TLS is not set up for a plain http:// address");
+      }
+
+      @Override
+      protected void engineInit(KeyManager[] km, TrustManager[] tm, SecureRandom random) {
+        throw refused();
+      }
+
+      @Override
+      protected SSLSocketFactory engineGetSocketFactory() {
+        throw refused();
+      }
+
+      @Override
+      protected SSLServerSocketFactory engineGetServerSocketFactory() {
+        throw refused();
+      }
+
+      @Override
+      protected SSLEngine engineCreateSSLEngine() {
+        throw refused();
+      }
+
+      @Override
+      protected SSLEngine engineCreateSSLEngine(String host, int port) {
+        throw refused();
+      }
+
+      @Override
+      protected SSLSessionContext engineGetServerSessionContext() {
+        throw refused();
+      }
+
+      @Override
+      protected SSLSessionContext engineGetClientSessionContext() {
+        throw refused();
+      }
+    }
   }
 
   public URI base() {

@@ -13,6 +13,10 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import picocli.CommandLine;
@@ -35,13 +39,30 @@ import picocli.CommandLine.Spec;
 @Command(name = "conclave", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true,
     versionProvider = Cli.VersionProvider.class, sortOptions = false, usageHelpAutoWidth = true,
     description = "Inspect a conclave cluster through a daemon's HTTP API.",
-    subcommands = {MembersCommand.class, LeaderCommand.class, RaftCommand.class, KvCommand.class,
-        HealthCommand.class, LeaveCommand.class, CompletionCommand.class},
     footer = {"", "Exit codes: 0 success; 1 the daemon refused or failed the request; 2 bad arguments;",
         "3 the daemon is unreachable. health: 0 passing, 1 warning, 2 critical, 3 unreachable."})
 public final class Cli implements Runnable {
   public static final String DEFAULT_HTTP_ADDR = "http://127.0.0.1:8520";
   public static final String ENV_HTTP_ADDR = "CONCLAVE_HTTP_ADDR";
+
+  /**
+   * The commands, in the order {@code --help} lists them. They are registered by {@link
+   * #commandLine(String[])}, not by the annotation, so a run builds picocli's model of only the
+   * command it runs (see docs/cli.md, "Start-up").
+   */
+  static final Map<String, Class<?>> COMMANDS = commands();
+
+  private static Map<String, Class<?>> commands() {
+    Map<String, Class<?>> commands = new LinkedHashMap<>();
+    commands.put("members", MembersCommand.class);
+    commands.put("leader", LeaderCommand.class);
+    commands.put("raft", RaftCommand.class);
+    commands.put("kv", KvCommand.class);
+    commands.put("health", HealthCommand.class);
+    commands.put("leave", LeaveCommand.class);
+    commands.put("completion", CompletionCommand.class);
+    return Collections.unmodifiableMap(commands);
+  }
 
   /** How {@code --format} prints: aligned tables for people, the API's own JSON for scripts. */
   public enum Format { table, json }
@@ -75,12 +96,44 @@ public final class Cli implements Runnable {
 
   public static void main(String[] args) {
     Cli cli = new Cli(System.getenv(), System.console() != null, System.in);
-    System.exit(cli.commandLine().execute(args));
+    System.exit(cli.commandLine(args).execute(args));
   }
 
-  /** The configured picocli command line; {@code execute(args)} runs one command and returns its exit code. */
+  /** The command line with every command registered (for help, completion and tests). */
   public CommandLine commandLine() {
+    return build(COMMANDS.keySet());
+  }
+
+  /**
+   * The command line to {@code execute(args)}: with only the command that {@code args} names
+   * (picocli builds each registered command's model by reflection, at start-up), or with all of
+   * them when {@code args} names none, an unknown one, or {@code completion}, so that help, "did you
+   * mean" suggestions and the completion script see every command.
+   */
+  public CommandLine commandLine(String[] args) {
+    String name = commandName(args);
+    boolean one = name != null && COMMANDS.containsKey(name) && !name.equals("completion");
+    return build(one ? List.of(name) : COMMANDS.keySet());
+  }
+
+  /** The first argument that is neither an option nor the value of a global option. */
+  static String commandName(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("--http-addr") || arg.equals("--format")) {
+        i++;
+      } else if (!arg.startsWith("-")) {
+        return arg;
+      }
+    }
+    return null;
+  }
+
+  private CommandLine build(Collection<String> names) {
     CommandLine commandLine = new CommandLine(this);
+    for (String name : names) {
+      commandLine.addSubcommand(name, COMMANDS.get(name));
+    }
     commandLine.setCaseInsensitiveEnumValuesAllowed(true);
     commandLine.setExpandAtFiles(false); // "kv put k @x" stores "@x"; it never reads a file
     commandLine.setExecutionExceptionHandler((e, cl, parsed) -> {

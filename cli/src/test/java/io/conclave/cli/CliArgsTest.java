@@ -61,6 +61,7 @@ class CliArgsTest {
       assertThat(r.out()).as(String.join(" ", args)).isEmpty();
       assertThat(r.err()).as(String.join(" ", args)).containsAnyOf("Usage: conclave", "Did you mean: conclave");
     }
+    assertThat(CliRun.run("membrs").err()).contains("Did you mean: conclave members");
     assertThat(CliRun.run("nosuchcommand").err()).startsWith("Unmatched argument at index 0: 'nosuchcommand'");
     assertThat(CliRun.run("members", "--bogus").err()).startsWith("Unknown option: '--bogus'");
     assertThat(CliRun.run("--format", "yaml", "members").err()).contains("yaml").contains("table, json");
@@ -91,6 +92,19 @@ class CliArgsTest {
       paths.add(path);
       collect(sub, path, paths);
     });
+  }
+
+  @Test
+  void onlyTheCommandThatRunsIsRegistered() {
+    assertThat(Cli.commandName(new String[] {"--http-addr", "x", "--format", "json", "kv", "get"})).isEqualTo("kv");
+    assertThat(Cli.commandName(new String[] {"--format=json", "members"})).isEqualTo("members");
+    assertThat(Cli.commandName(new String[] {"--help"})).isNull();
+    Cli cli = new Cli(java.util.Map.of(), false, System.in);
+    assertThat(cli.commandLine(new String[] {"--format", "json", "members"}).getSubcommands()).containsOnlyKeys("members");
+    assertThat(cli.commandLine(new String[] {"--help"}).getSubcommands()).hasSize(Cli.COMMANDS.size());
+    assertThat(cli.commandLine(new String[] {"completion"}).getSubcommands()).hasSize(Cli.COMMANDS.size());
+    assertThat(CliRun.run("--help").out()).contains("members").contains("leader").contains("raft").contains("kv")
+        .contains("health").contains("leave").contains("completion");
   }
 
   @Test

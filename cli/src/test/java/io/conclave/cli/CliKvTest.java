@@ -167,7 +167,7 @@ class CliKvTest {
     Watch(String... args) {
       List<String> all = new ArrayList<>(List.of("--http-addr", kv.address(), "kv", "watch"));
       all.addAll(List.of(args));
-      CommandLine commandLine = new Cli(Map.of(), false, new ByteArrayInputStream(new byte[0])).commandLine();
+      CommandLine commandLine = new Cli(Map.of(), false, new ByteArrayInputStream(new byte[0])).commandLine(all.toArray(String[]::new));
       commandLine.setOut(new PrintWriter(out, true));
       commandLine.setErr(new PrintWriter(err, true));
       thread = new Thread(() -> exitCode = commandLine.execute(all.toArray(String[]::new)), "kv-watch");

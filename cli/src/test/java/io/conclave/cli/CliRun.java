@@ -26,7 +26,7 @@ final class CliRun {
   static Result run(Map<String, String> env, boolean terminal, InputStream stdin, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine commandLine = new Cli(env, terminal, stdin).commandLine();
+    CommandLine commandLine = new Cli(env, terminal, stdin).commandLine(args);
     commandLine.setOut(new PrintWriter(out, true));
     commandLine.setErr(new PrintWriter(err, true));
     int code = commandLine.execute(args);
