@@ -5,6 +5,9 @@ import io.conclave.daemon.config.ConfigException;
 import io.conclave.daemon.config.ConfigLoader;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.config.LogLevel;
+import io.conclave.daemon.raft.RaftClusterRuntime;
+import io.conclave.daemon.raft.StateMachine;
+import io.conclave.daemon.runtime.ClusterRuntime;
 import io.conclave.daemon.runtime.Daemon;
 import io.conclave.daemon.runtime.LocalOnlyRuntime;
 import io.conclave.daemon.runtime.StartException;
@@ -96,8 +99,11 @@ public final class Main {
 
   /** Starts a daemon for {@code config}; throws {@link StartException} with the one line to print. */
   static Daemon start(DaemonConfig config) {
-    // the Raft and gossip cores plug in here as a ClusterRuntime once they land
-    return Daemon.start(config, new LocalOnlyRuntime(), START_TIMEOUT);
+    // servers drive Raft; gossip (and client agents) plug in here once the gossip core lands
+    ClusterRuntime runtime = config.raftEnabled()
+        ? RaftClusterRuntime.standalone(StateMachine.NONE)
+        : new LocalOnlyRuntime();
+    return Daemon.start(config, runtime, START_TIMEOUT);
   }
 
   private void awaitStopRequest() {

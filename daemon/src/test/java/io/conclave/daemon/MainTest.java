@@ -8,8 +8,12 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /** The process entry point's exit codes and its one-line failures (without System.exit). */
@@ -42,6 +46,19 @@ class MainTest {
       assertThat(errText().lines().toList()).containsExactly(
           "conclaved: cannot start: http port 127.0.0.1:" + taken.getLocalPort() + " is already in use");
     }
+  }
+
+  @Test
+  void aCorruptRaftLogExitsOneWithOneLineNamingFileAndOffset(@TempDir Path dir) throws IOException {
+    Path raft = Files.createDirectories(dir.resolve("raft"));
+    Path segment = raft.resolve("wal-0000000000000001.wal");
+    byte[] junk = new byte[64];
+    Arrays.fill(junk, (byte) 0x41);
+    Files.write(segment, junk);
+    int code = run("--server", "--data-dir", dir.toString(), "--http-port", "0", "--gossip-port", "0", "--raft-port", "0");
+    assertThat(code).isEqualTo(Main.EXIT_START_FAILED);
+    assertThat(errText().lines().toList()).singleElement().asString()
+        .startsWith("conclaved: cannot start: corrupt log " + segment + " at byte 0: ");
   }
 
   @Test

@@ -23,6 +23,7 @@ final class TestNet {
   final Map<String, RaftNode> nodes = new LinkedHashMap<>();
   final Map<String, MemoryLogStore> stores = new LinkedHashMap<>();
   final Map<String, List<Entry>> applied = new LinkedHashMap<>();
+  final Map<String, List<ReadState>> reads = new LinkedHashMap<>();
   final List<Message> queue = new ArrayList<>();
   final Set<String> cut = new HashSet<>();
   private final Set<String> ids;
@@ -52,11 +53,23 @@ final class TestNet {
     RaftNode node = RaftNode.start(config(id), state, new SplittableRandom(seed));
     nodes.put(id, node);
     MemoryLogStore store = new MemoryLogStore(); // holds exactly the state the node starts from
+    if (state.snapshot() != null) store.saveSnapshot(state.snapshot());
     store.append(state.entries());
     store.saveHardState(state.hardState());
     store.sync();
     stores.put(id, store);
     applied.put(id, new ArrayList<>());
+    reads.put(id, new ArrayList<>());
+    return node;
+  }
+
+  /** A new member that joins the existing group: no bootstrap voters, waits to be added. */
+  RaftNode join(String id) {
+    RaftNode node = RaftNode.start(tweak.apply(RaftConfig.of(id, Set.of())), LogStore.Recovered.empty(), new SplittableRandom(id.hashCode()));
+    nodes.put(id, node);
+    stores.put(id, new MemoryLogStore());
+    applied.put(id, new ArrayList<>());
+    reads.put(id, new ArrayList<>());
     return node;
   }
 
@@ -79,6 +92,7 @@ final class TestNet {
     if (rd.mustSync()) store.sync();
     for (Message m : rd.messages()) if (!cut.contains(m.from() + ">" + m.to()) && !cut.contains(m.from()) && !cut.contains(m.to())) queue.add(m);
     applied.get(id).addAll(rd.committed());
+    reads.get(id).addAll(rd.reads());
   }
 
   void flushAll() {

@@ -41,6 +41,8 @@ final class Invariants {
   private int maxCommitted;
   private Configuration commitConf;
   private long commitConfIndex;
+  // Configurations written anywhere after the latest committed one: "index@term" -> {index, conf}.
+  private final Map<String, Object[]> appendedConfs = new HashMap<>();
   private long ackedWriteIndex;
   boolean enabled = true;
 
@@ -52,6 +54,9 @@ final class Invariants {
     if (entries.isEmpty()) return;
     n.work.write(entries);
     for (Entry e : entries) {
+      if (e.type() == EntryType.CONFIG && e.index() > commitConfIndex) {
+        appendedConfs.putIfAbsent(e.index() + "@" + e.term(), new Object[] {e.index(), Configuration.decode(e.data())});
+      }
       long h = n.work.prefixHash(e.index());
       Long prior = written.computeIfAbsent(e.index(), k -> new HashMap<>()).putIfAbsent(e.term(), h);
       if (prior != null && prior != h) {
@@ -125,6 +130,7 @@ final class Invariants {
         if (commitConf != null) checkSingleStep(commitConf, next);
         commitConf = next;
         commitConfIndex = i;
+        appendedConfs.values().removeIf(p -> (long) p[0] <= commitConfIndex);
       }
     }
     n.appliedIndex = e.index();
@@ -172,13 +178,15 @@ final class Invariants {
     }
     if (maxCommitted > 0 && commitConf != null) {
       // A leader commits with the latest configuration in its log, committed or not (dissertation
-      // §4.1): the entry must be forced on a majority of the latest committed configuration or of a
-      // newer one some member already uses. One-step changes make every such majority overlap.
+      // §4.1): the entry must be forced on a majority of the latest committed configuration or of one
+      // appended after it (even if a later leader truncated that one away). One-step changes make
+      // every such majority overlap those of its neighbours, which is what keeps it safe.
       int holders = durableHolders(commitConf);
       boolean ok = holders >= commitConf.quorum();
-      for (Simulator.SimNode n : sim.nodes) {
+      for (Object[] pending : appendedConfs.values()) {
         if (ok) break;
-        if (n.raft.configurationIndex() > commitConfIndex) ok = durableHolders(n.raft.configuration()) >= n.raft.configuration().quorum();
+        Configuration c = (Configuration) pending[1];
+        if ((long) pending[0] > commitConfIndex) ok = durableHolders(c) >= c.quorum();
       }
       if (!ok) {
         StringBuilder who = new StringBuilder();
@@ -217,6 +225,11 @@ final class Invariants {
     if (index > maxCommitted || commitTerm[(int) index] != term) {
       throw new AssertionError("liveness probe " + index + "@" + term + " not in the committed log");
     }
+  }
+
+  /** Term of the committed entry at {@code index}, or -1 when nothing is committed there yet. */
+  long committedTerm(long index) {
+    return index <= maxCommitted ? commitTerm[(int) index] : -1;
   }
 
   int maxCommitted() {

@@ -65,7 +65,7 @@ public final class Simulator {
   private long readIds;
   final Invariants invariants;
   private final ArrayDeque<String> trace = new ArrayDeque<>();
-  private static final int TRACE_LINES = 80;
+  private static final int TRACE_LINES = Integer.getInteger("sim.trace", 80);
   long messagesDelivered;
   long readsServed;
   long snapshotsInstalled;
@@ -380,7 +380,9 @@ public final class Simulator {
     for (; now < deadline; now++) {
       stepUnit(true);
       String leader = currentLeader();
-      if (probeIndex > 0 && leader != null) {
+      long committedTerm = probeIndex > 0 ? invariants.committedTerm(probeIndex) : -1;
+      if (committedTerm > 0 && committedTerm != probeTerm) probeIndex = -1; // overwritten: propose again
+      if (probeIndex > 0 && committedTerm == probeTerm && leader != null) {
         boolean everywhere = true;
         for (String m : byId.get(leader).raft.configuration().members()) everywhere &= byId.get(m).appliedIndex >= probeIndex;
         if (everywhere) {

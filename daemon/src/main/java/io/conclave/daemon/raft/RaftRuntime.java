@@ -1,0 +1,732 @@
+package io.conclave.daemon.raft;
+
+import io.conclave.consensus.log.Entry;
+import io.conclave.consensus.log.EntryType;
+import io.conclave.consensus.log.LogStore;
+import io.conclave.consensus.message.Message;
+import io.conclave.consensus.message.MessageCodec;
+import io.conclave.consensus.raft.ConfChange;
+import io.conclave.consensus.raft.Configuration;
+import io.conclave.consensus.raft.ProposeResult;
+import io.conclave.consensus.raft.RaftNode;
+import io.conclave.consensus.raft.ReadState;
+import io.conclave.consensus.raft.Ready;
+import io.conclave.consensus.raft.Role;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.PriorityQueue;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives one {@link RaftNode} from one Vert.x context: a periodic timer ticks it, inbound Raft frames
+ * are decoded and stepped, and after every batch of inputs its {@link Ready} is carried out in the
+ * order that keeps Raft safe:
+ *
+ * <ol>
+ *   <li>entries and hard state are written to the {@link LogStore} and forced, off the event loop on
+ *       one ordered worker ({@code raft-wal}); while one sync is in flight, later Readies wait and
+ *       go together in the next one (group commit: many proposals, one fsync);
+ *   <li>back on the context, once durable: the Ready's messages are sent, its committed entries
+ *       applied to the {@link StateMachine} in order, and its reads served once applied.
+ * </ol>
+ *
+ * A Ready that needs no sync (only messages or commits) is carried out at once when nothing is in
+ * flight, else it waits its turn behind the sync, so Readies are always carried out in order.
+ *
+ * <p>Client requests: {@link #propose} completes with the state machine's result once the entry is
+ * applied here (so it is durable on a majority), {@link #readBarrier} once this server has applied
+ * a confirmed read index. Membership changes and leadership transfer are here for the HTTP API and
+ * for autopilot.
+ *
+ * <p>Threading: every public method may be called from any thread; the work hops onto the context
+ * and the returned future completes there. Nothing here blocks the event loop.
+ */
+public final class RaftRuntime {
+  private static final Logger LOG = LoggerFactory.getLogger(RaftRuntime.class);
+
+  /** Sends one encoded Raft message to a peer, best effort; false when the transport refused it. */
+  @FunctionalInterface
+  public interface Sender {
+    boolean send(RaftPeers.Address to, byte[] payload);
+  }
+
+  private final Context context;
+  private final Vertx vertx;
+  private final RaftNode node;
+  private final String id;
+  private final LogStore store;
+  private final WorkerExecutor wal;
+  private final Sender sender;
+  private final RaftPeers peers;
+  private final StateMachine stateMachine;
+  private final RaftTiming timing;
+  private final RaftRuntimeMetrics metrics;
+
+  // Readies returned by the node and not yet carried out, oldest first.
+  private final ArrayDeque<Ready> waiting = new ArrayDeque<>();
+  private boolean syncing;
+  private boolean collectScheduled;
+  private Promise<Void> idle; // completed when no sync is in flight (for stop)
+
+  // invariant: applied <= node.commitIndex()
+  private long applied;
+  private final Map<Long, Pending> proposals = new HashMap<>(); // by log index
+  private final Map<Long, PendingRead> reads = new HashMap<>(); // by request id
+  private final PriorityQueue<PendingRead> readsAwaitingApply =
+      new PriorityQueue<>((a, b) -> Long.compare(a.index, b.index));
+  private final List<Promise<Void>> leaderChangeWaiters = new ArrayList<>();
+  private long nextReadId;
+
+  /** A gap between ticks longer than this many tick lengths is a stall (see {@link #onTick}). */
+  private static final int STALL_TICKS = 3;
+
+  private long tickTimer = -1;
+  private long ticks;
+  private long lastTickNanos;
+  private long leaseSuspendedUntilTick;
+  private boolean started;
+  private boolean stopped;
+  private String failure = "";
+
+  // What the last observation saw, to log transitions once.
+  private Role seenRole;
+  private long seenTerm = -1;
+  private String seenLeader;
+  private long seenConfIndex = -1;
+
+  /** A proposal waiting to be applied. */
+  private static final class Pending {
+    final long term;
+    final long startNanos;
+    final Promise<Object> promise = Promise.promise();
+    long timer = -1;
+
+    Pending(long term, long startNanos) {
+      this.term = term;
+      this.startNanos = startNanos;
+    }
+  }
+
+  /** A read waiting for its read index, then for this server to apply up to it. */
+  private static final class PendingRead {
+    final long requestId;
+    final Promise<Long> promise = Promise.promise();
+    long index = -1;
+    long timer = -1;
+
+    PendingRead(long requestId) {
+      this.requestId = requestId;
+    }
+  }
+
+  /**
+   * @param context the context that drives the node; every callback runs there
+   * @param node a started node (from {@link RaftNode#start} with what {@code store} recovered)
+   * @param store the node's durable log; used only from the {@code wal} worker from now on, and
+   *     closed by {@link #stop}
+   * @param wal an executor with one thread (or ordered execution): syncs must not overlap
+   */
+  public RaftRuntime(Context context, RaftNode node, LogStore store, WorkerExecutor wal, Sender sender,
+      RaftPeers peers, StateMachine stateMachine, RaftTiming timing, MeterRegistry registry) {
+    this.context = Objects.requireNonNull(context, "context");
+    this.vertx = context.owner();
+    this.node = Objects.requireNonNull(node, "node");
+    this.id = node.id();
+    this.store = Objects.requireNonNull(store, "store");
+    this.wal = Objects.requireNonNull(wal, "wal");
+    this.sender = Objects.requireNonNull(sender, "sender");
+    this.peers = Objects.requireNonNull(peers, "peers");
+    this.stateMachine = Objects.requireNonNull(stateMachine, "stateMachine");
+    this.timing = Objects.requireNonNull(timing, "timing");
+    this.metrics = new RaftRuntimeMetrics(registry, store);
+    this.applied = node.appliedIndex();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /**
+   * Starts ticking. A server that is the only voter of its configuration (a {@code --dev} server, a
+   * single-server cluster) campaigns at once instead of waiting out an election timeout: nobody
+   * else can lead its group.
+   */
+  public Future<Void> start() {
+    return call(() -> {
+      check(!started, "RaftRuntime.start called twice");
+      started = true;
+      LOG.info("raft starting id={} term={} last_index={} commit={} {}", id, node.term(), node.lastIndex(),
+          node.commitIndex(), node.configuration());
+      Configuration conf = node.configuration();
+      if (conf.voters().size() == 1 && conf.isVoter(id)) {
+        for (int i = 0; i < 2 * timing.electionTimeoutTicks() + 1 && node.role() != Role.LEADER; i++) {
+          node.tick();
+        }
+      }
+      lastTickNanos = System.nanoTime();
+      scheduleTick();
+      collect();
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * Stops ticking and taking input, fails what is waiting ({@link RaftRequestException.Kind#STOPPED}),
+   * lets an in-flight sync finish, then closes the store. Idempotent.
+   */
+  public Future<Void> stop() {
+    return call(() -> {
+      if (stopped) {
+        return Future.succeededFuture();
+      }
+      halt("stopped");
+      Future<Void> drained = syncing ? idle().future() : Future.succeededFuture();
+      return drained.compose(v -> wal.executeBlocking(() -> {
+        store.close();
+        return null;
+      }, true)).<Void>mapEmpty().onSuccess(v -> LOG.info("raft stopped id={} term={} commit={}", id,
+          node.term(), node.commitIndex()));
+    });
+  }
+
+  private Promise<Void> idle() {
+    if (idle == null) {
+      idle = Promise.promise();
+    }
+    return idle;
+  }
+
+  private void halt(String why) {
+    stopped = true;
+    failure = why;
+    if (tickTimer >= 0) {
+      vertx.cancelTimer(tickTimer);
+      tickTimer = -1;
+    }
+    waiting.clear();
+    RaftRequestException stop = new RaftRequestException(RaftRequestException.Kind.STOPPED, "raft " + why);
+    List.copyOf(proposals.values()).forEach(p -> finish(p, null, stop));
+    proposals.clear();
+    List.copyOf(reads.values()).forEach(r -> finishRead(r, -1, stop));
+    reads.clear();
+    readsAwaitingApply.clear();
+    leaderChangeWaiters.forEach(p -> p.tryFail(stop));
+    leaderChangeWaiters.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs
+
+  /**
+   * Ticks are spaced by a one-shot timer re-armed after each tick (fixed delay), not by a periodic
+   * timer: Vert.x's periodic timer is fixed-rate, so after a stall (a GC pause, a starved CPU) it
+   * fires the missed ticks back to back, and a follower would time out its leader before reading
+   * the heartbeats that waited in its socket meanwhile. With fixed delay, time seen by the core
+   * slows down under a stall instead, which only makes elections later. Lease reads are the one
+   * thing a slow clock could make unsafe, so a stall also suspends them (see {@link #readBarrier}).
+   */
+  private void scheduleTick() {
+    tickTimer = vertx.setTimer(timing.tickMs(), t -> onTick());
+  }
+
+  private void onTick() {
+    if (stopped) {
+      return;
+    }
+    long now = System.nanoTime();
+    ticks++;
+    if (now - lastTickNanos > STALL_TICKS * tickNanos()) {
+      // this server stalled: its lease (counted in ticks) may have outlived the real one
+      leaseSuspendedUntilTick = ticks + timing.electionTimeoutTicks();
+    }
+    lastTickNanos = now;
+    node.tick();
+    collect();
+    if (!stopped) {
+      scheduleTick();
+    }
+  }
+
+  private long tickNanos() {
+    return timing.tickMs() * 1_000_000L;
+  }
+
+  /** Whether a lease read may be trusted now: no stall seen within the last election timeout. */
+  private boolean leaseTrusted() {
+    return ticks >= leaseSuspendedUntilTick && System.nanoTime() - lastTickNanos <= STALL_TICKS * tickNanos();
+  }
+
+  /** One inbound Raft frame's payload: decoded and stepped; malformed ones are dropped and counted. */
+  public void receive(byte[] payload) {
+    onContext(() -> {
+      if (stopped) {
+        metrics.dropped("stopped");
+        return;
+      }
+      MessageCodec.Result r = MessageCodec.decode(payload);
+      if (r instanceof MessageCodec.Malformed bad) {
+        metrics.dropped("malformed_" + bad.reason());
+        LOG.debug("raft frame dropped id={} reason={} detail=\"{}\"", id, bad.reason(), bad.detail());
+        return;
+      }
+      node.step(((MessageCodec.Decoded) r).message());
+      scheduleCollect();
+    });
+  }
+
+  /**
+   * Proposes a state machine command. Completes with what {@link StateMachine#apply} returned for
+   * it, once it is applied on this server (so it is durable on a majority). Fails with a
+   * {@link RaftRequestException}: NOT_LEADER (with the leader's ID and address when known), REJECTED
+   * (e.g. a leadership transfer is in progress), LOST (another leader replaced the entry), TIMEOUT
+   * (no outcome within {@link RaftTiming#proposalTimeout()}: it may still commit), STOPPED.
+   */
+  public Future<Object> propose(byte[] command) {
+    Objects.requireNonNull(command, "command");
+    return call(() -> {
+      if (stopped) {
+        return Future.failedFuture(stoppedError());
+      }
+      return track(node.propose(command), "proposal");
+    });
+  }
+
+  /**
+   * A linearizable read barrier (ReadIndex, dissertation §6.4): completes with a read index once
+   * this server has applied up to it; a read served from the state machine then reflects every
+   * write acknowledged before the call. With {@code lease}, the leader answers from its lease
+   * without a heartbeat round (this trusts bounded clock drift, and is not used for an election
+   * timeout after this server stalled, e.g. in a GC pause); without, it confirms its
+   * leadership with a heartbeat round first. A follower asks its leader. Fails with NOT_LEADER when
+   * no leader could confirm it, TIMEOUT after {@link RaftTiming#readTimeout()}, STOPPED.
+   */
+  public Future<Long> readBarrier(boolean lease) {
+    return call(() -> {
+      if (stopped) {
+        return Future.failedFuture(stoppedError());
+      }
+      PendingRead r = new PendingRead(++nextReadId);
+      reads.put(r.requestId, r);
+      r.timer = vertx.setTimer(timing.readTimeout().toMillis(), t -> {
+        reads.remove(r.requestId);
+        readsAwaitingApply.remove(r);
+        finishRead(r, -1, new RaftRequestException(RaftRequestException.Kind.TIMEOUT,
+            "no read index within " + timing.readTimeout().toMillis() + " ms"));
+      });
+      node.read(r.requestId, lease && leaseTrusted());
+      scheduleCollect();
+      return r.promise.future();
+    });
+  }
+
+  /** Leader: adds {@code member} as a learner; completes once that configuration is applied here. */
+  public Future<Long> addLearner(String member) {
+    return changeConfiguration(ConfChange.addLearner(member));
+  }
+
+  /** Leader: makes the learner {@code member} a voter; completes once applied here. */
+  public Future<Long> promote(String member) {
+    return changeConfiguration(ConfChange.promote(member));
+  }
+
+  /** Leader: removes the voter or learner {@code member}; completes once applied here. */
+  public Future<Long> remove(String member) {
+    return changeConfiguration(ConfChange.remove(member));
+  }
+
+  /**
+   * Proposes one membership change; completes with the configuration entry's index once it is
+   * applied on this server. Fails as {@link #propose} does; REJECTED carries the core's reason
+   * (another change not yet committed, the change would leave too few reachable voters, ...).
+   */
+  public Future<Long> changeConfiguration(ConfChange change) {
+    Objects.requireNonNull(change, "change");
+    return call(() -> {
+      if (stopped) {
+        return Future.failedFuture(stoppedError());
+      }
+      ProposeResult result = node.proposeConfChange(change);
+      if (result instanceof ProposeResult.Accepted a) {
+        LOG.info("configuration change proposed id={} change={} {} index={} term={}", id,
+            change.type(), change.member(), a.index(), a.term());
+      }
+      return this.<Object>track(result, change.type() + " " + change.member()).map(x -> ((ProposeResult.Accepted) result).index());
+    });
+  }
+
+  /**
+   * Leader: hands leadership to {@code target}, or to the most up-to-date voter when null
+   * (dissertation §3.10). Completes when this server has seen another leader take over; fails
+   * NOT_LEADER, REJECTED (not a voter, already leader, a transfer in progress, no other voter), or
+   * TIMEOUT when nobody took over within a few election timeouts.
+   */
+  public Future<Void> transferLeadership(String target) {
+    return call(() -> {
+      if (stopped) {
+        return Future.failedFuture(stoppedError());
+      }
+      ProposeResult result = node.transferLeadership(target);
+      if (result instanceof ProposeResult.NotLeader n) {
+        return Future.failedFuture(notLeader(n.leaderHint()));
+      }
+      if (result instanceof ProposeResult.Rejected r) {
+        return Future.failedFuture(new RaftRequestException(RaftRequestException.Kind.REJECTED, r.reason()));
+      }
+      LOG.info("leadership transfer started id={} term={} target={}", id, node.term(),
+          node.transferee() == null ? target : node.transferee());
+      Promise<Void> done = Promise.promise();
+      leaderChangeWaiters.add(done);
+      long timeoutMs = 3 * timing.electionTimeout().toMillis() + 500;
+      long timer = vertx.setTimer(timeoutMs, t -> {
+        leaderChangeWaiters.remove(done);
+        done.tryFail(new RaftRequestException(RaftRequestException.Kind.TIMEOUT,
+            "leadership did not move within " + timeoutMs + " ms"));
+      });
+      scheduleCollect();
+      return done.future().onComplete(x -> vertx.cancelTimer(timer));
+    });
+  }
+
+  /** The current picture, taken on the context. */
+  public Future<RaftState> state() {
+    return call(() -> Future.succeededFuture(stateNow()));
+  }
+
+  /** Raft messages dropped by the runtime for {@code reason} (e.g. "unknown_peer", "malformed_truncated"). */
+  public long droppedCount(String reason) {
+    return metrics.droppedCount(reason);
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public RaftTiming timing() {
+    return timing;
+  }
+
+  public RaftPeers peers() {
+    return peers;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Ready pipeline
+
+  private void scheduleCollect() {
+    if (collectScheduled) {
+      return;
+    }
+    collectScheduled = true;
+    // After the current task: frames that arrived in one read burst are stepped before one ready().
+    context.runOnContext(v -> {
+      collectScheduled = false;
+      collect();
+    });
+  }
+
+  private void collect() {
+    if (stopped) {
+      return;
+    }
+    Ready ready = node.ready();
+    observe();
+    if (!ready.isEmpty()) {
+      waiting.addLast(ready);
+      pump();
+    }
+  }
+
+  /** Starts the next sync or carries out what needs none; runs until a sync is in flight or nothing waits. */
+  private void pump() {
+    while (!syncing && !waiting.isEmpty() && !stopped) {
+      List<Ready> batch = new ArrayList<>(waiting);
+      waiting.clear();
+      if (batch.stream().noneMatch(Ready::mustSync)) {
+        carryOut(batch);
+        continue;
+      }
+      syncing = true;
+      wal.<Long>executeBlocking(() -> persist(batch), true).onComplete(ar -> onContext(() -> {
+        syncing = false;
+        if (ar.failed()) {
+          storageFailed(ar.cause());
+        } else {
+          metrics.synced(ar.result(), batch.size());
+          if (!stopped) {
+            carryOut(batch);
+          }
+        }
+        if (!syncing && idle != null) {
+          idle.tryComplete();
+        }
+        pump();
+      }));
+    }
+  }
+
+  /** On the wal worker: writes the batch in order and forces it once; returns the sync's nanoseconds. */
+  private Long persist(List<Ready> batch) throws IOException {
+    for (Ready r : batch) {
+      if (r.snapshot() != null) {
+        store.saveSnapshot(r.snapshot());
+      }
+      if (!r.entries().isEmpty()) {
+        store.append(r.entries());
+      }
+      if (r.hardState() != null) {
+        store.saveHardState(r.hardState());
+      }
+    }
+    long start = System.nanoTime();
+    store.sync();
+    return System.nanoTime() - start;
+  }
+
+  private void storageFailed(Throwable e) {
+    LOG.error("raft storage failed id={} term={}: Raft stops here; restart the server to recover from disk error=\"{}\"",
+        id, node.term(), e.toString());
+    halt("storage failed: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+  }
+
+  /** Back on the context, after the batch is durable: send, apply, serve reads. */
+  private void carryOut(List<Ready> batch) {
+    for (Ready r : batch) {
+      for (Message m : r.messages()) {
+        send(m);
+      }
+      if (r.snapshot() != null) {
+        // Snapshots are not taken yet (the store's snapshot support is being added); a leader of
+        // this version never sends one.
+        LOG.warn("snapshot received but not restored id={} index={}", id, r.snapshot().index());
+        applied = Math.max(applied, r.snapshot().index());
+      }
+      for (Entry e : r.committed()) {
+        apply(e);
+      }
+      for (ReadState rs : r.reads()) {
+        readIndexKnown(rs);
+      }
+    }
+    releaseReads();
+    publishMetrics();
+  }
+
+  private void send(Message m) {
+    RaftPeers.Address to = peers.address(m.to()).orElse(null);
+    if (to == null) {
+      metrics.dropped("unknown_peer");
+      LOG.debug("raft message dropped id={} reason=unknown_peer to={} type={}", id, m.to(), m.getClass().getSimpleName());
+      return;
+    }
+    if (!sender.send(to, MessageCodec.encode(m))) {
+      metrics.dropped("oversize");
+    }
+  }
+
+  private void apply(Entry e) {
+    check(e.index() == applied + 1, "applying index %d after %d (gap in committed entries)", e.index(), applied);
+    applied = e.index();
+    Object result = null;
+    RuntimeException error = null;
+    if (e.type() == EntryType.COMMAND) {
+      try {
+        result = stateMachine.apply(e.index(), e.data());
+      } catch (RuntimeException ex) {
+        LOG.error("state machine failed id={} index={} error=\"{}\"", id, e.index(), ex.toString(), ex);
+        error = ex;
+      }
+    } else if (e.type() == EntryType.CONFIG) {
+      LOG.info("configuration committed id={} index={} {}", id, e.index(), Configuration.decode(e.data()));
+    }
+    Pending p = proposals.remove(e.index());
+    if (p == null) {
+      return;
+    }
+    if (p.term != e.term()) {
+      finish(p, null, new RaftRequestException(RaftRequestException.Kind.LOST,
+          "entry " + e.index() + " of term " + p.term + " was replaced by a leader of term " + e.term()));
+    } else {
+      metrics.committed(p.startNanos, System.nanoTime());
+      finish(p, result, error);
+    }
+  }
+
+  private void readIndexKnown(ReadState rs) {
+    PendingRead r = reads.get(rs.requestId());
+    if (r == null) {
+      return; // timed out meanwhile
+    }
+    if (!rs.ok()) {
+      reads.remove(rs.requestId());
+      finishRead(r, -1, notLeader(node.leader()));
+      return;
+    }
+    r.index = rs.index();
+    readsAwaitingApply.add(r);
+  }
+
+  private void releaseReads() {
+    while (!readsAwaitingApply.isEmpty() && readsAwaitingApply.peek().index <= applied) {
+      PendingRead r = readsAwaitingApply.poll();
+      reads.remove(r.requestId);
+      finishRead(r, r.index, null);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  /** Turns a propose result into a future completed when its entry is applied. */
+  private <T> Future<T> track(ProposeResult result, String what) {
+    if (result instanceof ProposeResult.NotLeader n) {
+      metrics.proposalNotLeader();
+      return Future.failedFuture(notLeader(n.leaderHint()));
+    }
+    if (result instanceof ProposeResult.Rejected r) {
+      metrics.proposalRejected();
+      return Future.failedFuture(new RaftRequestException(RaftRequestException.Kind.REJECTED, r.reason()));
+    }
+    ProposeResult.Accepted a = (ProposeResult.Accepted) result;
+    metrics.proposalAccepted();
+    Pending p = new Pending(a.term(), System.nanoTime());
+    Pending previous = proposals.put(a.index(), p);
+    if (previous != null) {
+      // the index was proposed before in an older term and never applied: that entry is gone
+      finish(previous, null, new RaftRequestException(RaftRequestException.Kind.LOST,
+          "entry " + a.index() + " of term " + previous.term + " was replaced"));
+    }
+    p.timer = vertx.setTimer(timing.proposalTimeout().toMillis(), t -> {
+      if (proposals.remove(a.index(), p)) {
+        finish(p, null, new RaftRequestException(RaftRequestException.Kind.TIMEOUT,
+            what + " at index " + a.index() + " not applied within " + timing.proposalTimeout().toMillis() + " ms"));
+      }
+    });
+    scheduleCollect();
+    @SuppressWarnings("unchecked")
+    Future<T> future = (Future<T>) p.promise.future();
+    return future;
+  }
+
+  private void finish(Pending p, Object result, Throwable error) {
+    if (p.timer >= 0) {
+      vertx.cancelTimer(p.timer);
+    }
+    if (error != null) {
+      p.promise.tryFail(error);
+    } else {
+      p.promise.tryComplete(result);
+    }
+  }
+
+  private void finishRead(PendingRead r, long index, Throwable error) {
+    if (r.timer >= 0) {
+      vertx.cancelTimer(r.timer);
+    }
+    if (error != null) {
+      r.promise.tryFail(error);
+    } else {
+      r.promise.tryComplete(index);
+    }
+  }
+
+  private RaftRequestException notLeader(String leaderHint) {
+    String leader = leaderHint == null ? "" : leaderHint;
+    String address = peers.addressText(leaderHint);
+    String message = leader.isEmpty() ? "no leader known" : "not the leader; the leader is " + leader
+        + (address.isEmpty() ? "" : " at " + address);
+    return new RaftRequestException(RaftRequestException.Kind.NOT_LEADER, message, leader, address);
+  }
+
+  private RaftRequestException stoppedError() {
+    return new RaftRequestException(RaftRequestException.Kind.STOPPED, "raft " + failure);
+  }
+
+  /** Logs role, leader and configuration transitions once each, and wakes transfer waiters. */
+  private void observe() {
+    Role role = node.role();
+    long term = node.term();
+    String leader = node.leader();
+    if (role != seenRole || (role != Role.FOLLOWER && term != seenTerm)) {
+      switch (role) {
+        case LEADER -> LOG.info("became leader id={} term={} last_index={}", id, term, node.lastIndex());
+        case CANDIDATE -> LOG.info("became candidate id={} term={}", id, term);
+        case PRE_CANDIDATE -> LOG.debug("pre-vote started id={} term={}", id, term);
+        case FOLLOWER -> LOG.info("became follower id={} term={} leader={}", id, term, leader == null ? "none" : leader);
+      }
+    } else if (role == Role.FOLLOWER && leader != null && !leader.equals(seenLeader)) {
+      LOG.info("following leader id={} term={} leader={}", id, term, leader);
+    }
+    if (leader != null && !leader.equals(seenLeader)) {
+      metrics.leaderChanged();
+    }
+    if (!Objects.equals(leader, seenLeader) && !leaderChangeWaiters.isEmpty() && leader != null && !leader.equals(id)) {
+      leaderChangeWaiters.forEach(p -> p.tryComplete());
+      leaderChangeWaiters.clear();
+    }
+    if (node.configurationIndex() != seenConfIndex) {
+      if (seenConfIndex >= 0 || node.configurationIndex() > 0) {
+        LOG.info("configuration id={} index={} {}", id, node.configurationIndex(), node.configuration());
+      }
+      seenConfIndex = node.configurationIndex();
+    }
+    seenRole = role;
+    seenTerm = term;
+    seenLeader = leader;
+  }
+
+  private void publishMetrics() {
+    metrics.publish(node.metrics(), node.term(), node.commitIndex(), applied, node.lastIndex(), node.role() == Role.LEADER);
+  }
+
+  private RaftState stateNow() {
+    String leader = node.leader() == null || !failure.isEmpty() ? "" : node.leader();
+    long lastContactMs = node.role() == Role.LEADER ? 0 : (long) node.ticksSinceLeaderContact() * timing.tickMs();
+    return new RaftState(id, node.role(), node.term(), leader, peers.addressText(leader.isEmpty() ? null : leader),
+        node.commitIndex(), applied, node.lastIndex(), node.configuration(), node.configurationIndex(),
+        lastContactMs, failure);
+  }
+
+  /** Runs {@code action} on the context and returns its future (completed on the context). */
+  private <T> Future<T> call(Supplier<Future<T>> action) {
+    if (Vertx.currentContext() == context) {
+      return runGuarded(action);
+    }
+    Promise<T> promise = Promise.promise();
+    context.runOnContext(v -> runGuarded(action).onComplete(promise));
+    return promise.future();
+  }
+
+  private static <T> Future<T> runGuarded(Supplier<Future<T>> action) {
+    try {
+      return action.get();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private void onContext(Runnable action) {
+    if (Vertx.currentContext() == context) {
+      action.run();
+    } else {
+      context.runOnContext(v -> action.run());
+    }
+  }
+
+  static void check(boolean ok, String fmt, Object... args) {
+    if (!ok) {
+      throw new IllegalStateException(String.format(fmt, args));
+    }
+  }
+}
