@@ -2,6 +2,7 @@
 # End-to-end start-up of the CLI: how long `bin/conclave members` takes against a local dev daemon,
 # as a user runs it (a fresh JVM each time). Medians of N runs (default 20) after 3 warm-ups, for:
 #   bin/conclave             the shipped script: C1 only, SerialGC, AppCDS archive (docs/cli.md)
+#   bin/conclave --version   the same start-up without the HTTP exchange
 #   CONCLAVE_CDS=0           the same flags without the class-data-sharing archive
 #   java -jar (no flags)     the JVM's defaults, for comparison
 # Uses hyperfine when installed; otherwise a bash loop timing each run with date +%s%N and, when
@@ -59,6 +60,7 @@ measure() {  # label, command...
 
 echo "runs=$runs  $(nproc) cpus  load average: $(cut -d' ' -f1-3 /proc/loadavg)  $(java -version 2>&1 | head -n 1)"
 measure "bin/conclave" bin/conclave --http-addr "$addr" members
+measure "bin/conclave --version" bin/conclave --version
 measure "CONCLAVE_CDS=0" env CONCLAVE_CDS=0 bin/conclave --http-addr "$addr" members
 measure "java -jar (no flags)" java -jar "$jar" --http-addr "$addr" members
 measure "java -version (floor)" java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -version
