@@ -96,7 +96,11 @@ public final class Cli implements Runnable {
 
   public static void main(String[] args) {
     Cli cli = new Cli(System.getenv(), System.console() != null, System.in);
-    System.exit(cli.commandLine(args).execute(args));
+    int code = cli.commandLine(args).execute(args);
+    if (cli.api != null) {
+      ApiClient.stopSelectorThreads(); // else the JVM's exit waits up to 300 ms for it
+    }
+    System.exit(code);
   }
 
   /** The command line with every command registered (for help, completion and tests). */

@@ -124,6 +124,33 @@ class CliArgsTest {
   }
 
   @Test
+  void theSelectorThreadOfAnHttpClientCanBeStoppedBeforeExit() throws Exception {
+    // main() stops it so the JVM's exit does not wait for a thread in native code (docs/cli.md)
+    ThreadGroup group = new ThreadGroup("selector-test");
+    java.util.concurrent.atomic.AtomicReference<Thread> selector = new java.util.concurrent.atomic.AtomicReference<>();
+    Thread runner = new Thread(group, () -> {
+      CliRun.run("--http-addr", "http://127.0.0.1:1", "members"); // builds a client in this group
+      selector.set(findSelector(group));
+      ApiClient.stopSelectorThreads();
+    });
+    runner.start();
+    runner.join(20_000);
+    assertThat(selector.get()).as("an HttpClient selector thread in the group").isNotNull();
+    assertThat(selector.get().isAlive()).isFalse();
+  }
+
+  private static Thread findSelector(ThreadGroup group) {
+    Thread[] threads = new Thread[group.activeCount() + 16];
+    int count = group.enumerate(threads);
+    for (int i = 0; i < count; i++) {
+      if (threads[i].getName().endsWith("-SelectorManager")) {
+        return threads[i];
+      }
+    }
+    return null;
+  }
+
+  @Test
   void keysAreEncodedPerByteAndSlashesKept() {
     assertThat(ApiClient.encodeKey("web/app 1/%?#é")).isEqualTo("web/app%201/%25%3F%23%C3%A9");
     assertThat(ApiClient.encodeKey("a-b_c.d~e")).isEqualTo("a-b_c.d~e");
