@@ -1,6 +1,9 @@
 package io.conclave.daemon;
 
 import ch.qos.logback.classic.Level;
+import io.conclave.daemon.bridge.BridgeSettings;
+import io.conclave.daemon.bridge.ClientRuntime;
+import io.conclave.daemon.bridge.ServerRuntime;
 import io.conclave.daemon.config.ConfigException;
 import io.conclave.daemon.config.ConfigLoader;
 import io.conclave.daemon.config.DaemonConfig;
@@ -9,7 +12,6 @@ import io.conclave.daemon.raft.RaftClusterRuntime;
 import io.conclave.daemon.raft.StateMachine;
 import io.conclave.daemon.runtime.ClusterRuntime;
 import io.conclave.daemon.runtime.Daemon;
-import io.conclave.daemon.runtime.LocalOnlyRuntime;
 import io.conclave.daemon.runtime.StartException;
 import java.io.PrintStream;
 import java.lang.reflect.Proxy;
@@ -99,10 +101,10 @@ public final class Main {
 
   /** Starts a daemon for {@code config}; throws {@link StartException} with the one line to print. */
   static Daemon start(DaemonConfig config) {
-    // servers drive Raft; gossip (and client agents) plug in here once the gossip core lands
+    // servers run gossip and Raft bridged (bootstrap-expect, autopilot); client agents gossip only
     ClusterRuntime runtime = config.raftEnabled()
-        ? RaftClusterRuntime.standalone(StateMachine.NONE)
-        : new LocalOnlyRuntime();
+        ? new ServerRuntime(RaftClusterRuntime.standalone(StateMachine.NONE), BridgeSettings.defaults())
+        : new ClientRuntime(BridgeSettings.defaults());
     return Daemon.start(config, runtime, START_TIMEOUT);
   }
 
