@@ -141,4 +141,39 @@ class BootstrapClusterTest {
         .sum();
     assertThat(changes).isGreaterThanOrEqualTo(2);
   }
+
+  /**
+   * Full outage: all three servers stop and come back from their data dirs with the same
+   * --bootstrap-expect and new Raft ports. They have Raft state, so none bootstraps again (the
+   * configuration is the one from before, at the same index); gossip tells them each other's new Raft
+   * addresses, and they elect a leader from their logs.
+   */
+  @Test
+  void afterAFullOutageServersRejoinFromTheirLogsAndNeverBootstrapAgain() {
+    cluster = new ClusterHarness(dir, new AutopilotSettings(Duration.ofMillis(200), Duration.ofSeconds(1),
+        Duration.ofSeconds(60), 50));
+    List<Integer> ports = ClusterHarness.freeGossipPorts(3);
+    List<String> args = new ArrayList<>(List.of("--bootstrap-expect", "3"));
+    args.addAll(ClusterHarness.joinArgs(ports));
+    for (int i = 0; i < 3; i++) {
+      cluster.startServer("n" + (i + 1), ports.get(i), args);
+    }
+    await().atMost(ClusterHarness.WAIT).untilAsserted(() ->
+        assertThat(cluster.awaitLeader().configuration().voters()).containsExactlyInAnyOrder("n1", "n2", "n3"));
+    RaftState before = cluster.awaitLeader();
+    List<String> oldRaftPorts = cluster.servers().stream().map(n -> Integer.toString(n.daemon().raftPort())).toList();
+    for (String name : List.of("n1", "n2", "n3")) {
+      cluster.kill(name);
+    }
+    for (int i = 2; i >= 0; i--) {
+      cluster.startServer("n" + (i + 1), ports.get(i), args);
+    }
+    RaftState after = cluster.awaitLeader();
+    assertThat(after.term()).isGreaterThan(before.term());
+    assertThat(after.configuration()).isEqualTo(before.configuration());
+    assertThat(after.configurationIndex()).isEqualTo(before.configurationIndex());
+    // the Raft ports changed; the peers came from gossip
+    List<String> newRaftPorts = cluster.servers().stream().map(n -> Integer.toString(n.daemon().raftPort())).toList();
+    assertThat(newRaftPorts).isNotEqualTo(oldRaftPorts);
+  }
 }
