@@ -25,6 +25,8 @@ public final class Autopilot {
   private final RaftAdmin admin;
   private final Supplier<List<Member>> members;
   private final AutopilotSettings settings;
+  private final Supplier<Optional<byte[]>> override;
+  private byte[] lastOverride;
   private final LongSupplier nowMs;
   private final AutopilotPlanner planner;
   private long timer = -1;
@@ -33,8 +35,14 @@ public final class Autopilot {
   private String lastRefusal = "";
   private volatile long changes;
 
+  /**
+   * @param settings this server's own thresholds
+   * @param override the cluster-wide override's bytes (the KV value at {@link AutopilotSettings#KEY}),
+   *     read at every review; empty: use {@code settings}
+   */
   public Autopilot(Vertx vertx, String self, RaftAdmin admin, Supplier<List<Member>> members,
-      AutopilotSettings settings, LongSupplier nowMs) {
+      AutopilotSettings settings, Supplier<Optional<byte[]>> override, LongSupplier nowMs) {
+    this.override = override;
     this.vertx = vertx;
     this.self = self;
     this.admin = admin;
@@ -66,6 +74,7 @@ public final class Autopilot {
       return;
     }
     busy = true;
+    refreshSettings();
     admin.state().compose(s -> {
       if (!s.isLeader()) {
         if (leading) {
@@ -86,6 +95,41 @@ public final class Autopilot {
         LOG.debug("autopilot review failed node={} error=\"{}\"", self, ar.cause().toString());
       }
     });
+  }
+
+  /** Applies the cluster-wide override when it changed; a bad one is logged and ignored. */
+  private void refreshSettings() {
+    byte[] bytes;
+    try {
+      bytes = override.get().orElse(null);
+    } catch (RuntimeException e) {
+      LOG.debug("autopilot settings unreadable node={} error=\"{}\"", self, e.toString());
+      return;
+    }
+    if (java.util.Arrays.equals(bytes, lastOverride)) {
+      return;
+    }
+    lastOverride = bytes;
+    AutopilotSettings next = settings;
+    if (bytes != null) {
+      try {
+        next = AutopilotSettings.parse(bytes, settings);
+      } catch (IllegalArgumentException e) {
+        LOG.warn("autopilot settings in kv {} ignored node={} error=\"{}\"", AutopilotSettings.KEY, self, e.getMessage());
+        next = settings;
+      }
+    }
+    if (!next.equals(planner.settings())) {
+      LOG.info("autopilot settings node={} source={} stabilization_ms={} cleanup_failed_ms={} max_lag_entries={}",
+          self, bytes == null ? "local" : "kv " + AutopilotSettings.KEY, next.stabilization().toMillis(),
+          next.cleanupFailed().toMillis(), next.maxLagEntries());
+      planner.use(next);
+    }
+  }
+
+  /** The thresholds in force. */
+  public AutopilotSettings settings() {
+    return planner.settings();
   }
 
   private Future<Void> carryOut(AutopilotPlanner.Action action) {

@@ -26,7 +26,7 @@ import java.util.Optional;
  */
 public final class AutopilotPlanner {
   private final String self;
-  private final AutopilotSettings settings;
+  private AutopilotSettings settings;
   private final Map<String, Long> healthySinceMs = new HashMap<>();
   private final Map<String, Long> failedSinceMs = new HashMap<>();
 
@@ -46,6 +46,15 @@ public final class AutopilotPlanner {
   public AutopilotPlanner(String self, AutopilotSettings settings) {
     this.self = self;
     this.settings = settings;
+  }
+
+  /** Thresholds for the next plans (a cluster-wide override may change them). */
+  public void use(AutopilotSettings next) {
+    this.settings = next;
+  }
+
+  public AutopilotSettings settings() {
+    return settings;
   }
 
   /** Forgets the timers (e.g. after losing leadership: another leader has its own view). */

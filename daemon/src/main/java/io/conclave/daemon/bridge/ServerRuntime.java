@@ -26,6 +26,7 @@ import java.util.SortedSet;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +64,7 @@ public final class ServerRuntime implements ClusterRuntime {
   private volatile Autopilot autopilot;
   private volatile String waitReason = "raft not started";
   private boolean bootstrapRequested;
+  private volatile Supplier<Optional<byte[]>> clusterSettings = Optional::empty;
   private SortedSet<String> candidateVoters;
   private long candidateSinceMs;
   private long syncTimer = -1;
@@ -106,7 +108,7 @@ public final class ServerRuntime implements ClusterRuntime {
     }
     waitReason = "";
     autopilot = new Autopilot(vertx, config.node(), RaftAdmin.of(r), () -> gossip.members(),
-        settings.autopilot(), nowMs);
+        settings.autopilot(), clusterSettings, nowMs);
     autopilot.start();
     sync();
   }
@@ -273,6 +275,17 @@ public final class ServerRuntime implements ClusterRuntime {
     return halted.future()
         .compose(v -> gossip == null ? Future.succeededFuture() : gossip.stop())
         .compose(v -> raft.stop());
+  }
+
+  /**
+   * Where autopilot reads the cluster-wide override of its thresholds: the value of the KV key
+   * {@link AutopilotSettings#KEY} in the replicated store, e.g.
+   * {@code () -> kv.get(AutopilotSettings.KEY).entry().map(KvEntry::value)}. Call before start;
+   * must be thread-safe and non-blocking.
+   */
+  public ServerRuntime withClusterSettings(Supplier<Optional<byte[]>> source) {
+    this.clusterSettings = java.util.Objects.requireNonNull(source, "source");
+    return this;
   }
 
   /** This daemon's gossip (after start). */

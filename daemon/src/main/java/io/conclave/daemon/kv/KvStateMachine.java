@@ -51,6 +51,15 @@ public final class KvStateMachine {
   private final List<Consumer<KvChange>> listeners = new CopyOnWriteArrayList<>();
   private final int dedupeAgentsMax;
   private final int dedupeWindowMax;
+  private final int tombstonesMax;
+
+  /**
+   * Tombstones kept at most (default 100,000, about 100 bytes each). Beyond it the oldest tenth (by
+   * delete index) is dropped in the same apply, deterministically, so memory stays bounded even if
+   * no {@link KvCommand.ReapTombstones} is ever issued. The cost: a prefix's index may go back to
+   * an older value after its tombstone is dropped (clients reset, as after Consul's reaping).
+   */
+  public static final int TOMBSTONES_MAX_DEFAULT = 100_000;
 
   private TreeMap<String, KvEntry> entries = new TreeMap<>();
   private TreeMap<String, Long> tombstones = new TreeMap<>();
@@ -60,11 +69,19 @@ public final class KvStateMachine {
   private long lastApplied;
 
   public KvStateMachine() {
-    this(DedupeTable.AGENTS_MAX_DEFAULT, DedupeTable.WINDOW_MAX_DEFAULT);
+    this(DedupeTable.AGENTS_MAX_DEFAULT, DedupeTable.WINDOW_MAX_DEFAULT, TOMBSTONES_MAX_DEFAULT);
   }
 
-  /** Every server of a group must use the same bounds, or their dedupe tables diverge. */
   public KvStateMachine(int dedupeAgentsMax, int dedupeWindowMax) {
+    this(dedupeAgentsMax, dedupeWindowMax, TOMBSTONES_MAX_DEFAULT);
+  }
+
+  /** Every server of a group must use the same bounds, or their states diverge. */
+  public KvStateMachine(int dedupeAgentsMax, int dedupeWindowMax, int tombstonesMax) {
+    if (tombstonesMax < 10) {
+      throw new IllegalArgumentException("tombstonesMax must be >= 10, got " + tombstonesMax);
+    }
+    this.tombstonesMax = tombstonesMax;
     this.dedupeAgentsMax = dedupeAgentsMax;
     this.dedupeWindowMax = dedupeWindowMax;
     this.dedupe = new DedupeTable(dedupeAgentsMax, dedupeWindowMax);
@@ -114,6 +131,7 @@ public final class KvStateMachine {
       result = execute(request.command(), m);
       if (m.changed) {
         index = raftIndex;
+        maybeDropOldTombstones();
       }
       if (request.id().isPresent()) {
         dedupe.record(request.id().get(), result);
@@ -159,6 +177,15 @@ public final class KvStateMachine {
       return new KvResult.Bool(true, index);
     }
     throw new IllegalStateException("unknown command " + command);
+  }
+
+  private void maybeDropOldTombstones() {
+    if (tombstones.size() <= tombstonesMax) {
+      return;
+    }
+    long[] indexes = tombstones.values().stream().mapToLong(Long::longValue).sorted().toArray();
+    long cutoff = indexes[Math.max(0, tombstonesMax / 10 - 1) + (indexes.length - tombstonesMax)];
+    tombstones.values().removeIf(i -> i <= cutoff);
   }
 
   /** Consul's kvsSetCASTxn: 0 = only if absent; N = only if present with ModifyIndex N. */

@@ -8,6 +8,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import io.conclave.daemon.kv.KvCodec;
+import io.conclave.daemon.kv.KvCommand;
+import io.conclave.daemon.kv.KvRequest;
+import io.conclave.daemon.testing.Futures;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,5 +87,38 @@ class AutopilotClusterTest {
     RaftState after = awaitConfiguration(rest, List.of());
     assertThat(after.id()).isNotEqualTo(leader.id());
     assertThat(Duration.ofNanos(System.nanoTime() - leftAt)).isLessThan(Duration.ofSeconds(10));
+  }
+
+  /**
+   * The cleanup threshold agreed through Raft: every server starts with 60 s (longer than this test
+   * may wait); {"cleanup_failed_ms":500} written to the KV key conclave/autopilot through the leader
+   * reaches every server's autopilot, and a crashed server is then removed within seconds.
+   */
+  @Test
+  void clusterWideThresholdsComeFromTheReplicatedStore() {
+    cluster = new ClusterHarness(dir, new AutopilotSettings(Duration.ofMillis(200), STABILIZATION,
+        Duration.ofSeconds(60), 50));
+    List<Integer> ports = ClusterHarness.freeGossipPorts(3);
+    List<String> expect = new ArrayList<>(List.of("--bootstrap-expect", "3"));
+    expect.addAll(ClusterHarness.joinArgs(ports));
+    for (int i = 0; i < 3; i++) {
+      cluster.startServer("n" + (i + 1), ports.get(i), expect);
+    }
+    awaitConfiguration(List.of("n1", "n2", "n3"), List.of());
+    byte[] command = KvCodec.encode(KvRequest.of(new KvCommand.Set(AutopilotSettings.KEY,
+        "{\"cleanup_failed_ms\":500}".getBytes(StandardCharsets.UTF_8), 0)));
+    await().atMost(ClusterHarness.WAIT).ignoreExceptions().untilAsserted(() -> Futures.await(
+        ClusterHarness.raftOf(cluster.nodes.get(cluster.awaitLeader().id())).orElseThrow().propose(command)));
+    await().atMost(ClusterHarness.WAIT).untilAsserted(() -> {
+      for (ClusterHarness.Node n : cluster.servers()) {
+        assertThat(n.server().orElseThrow().autopilot().settings().cleanupFailed()).as(n.name())
+            .isEqualTo(Duration.ofMillis(500));
+      }
+    });
+    String victim = cluster.awaitLeader().id().equals("n3") ? "n2" : "n3";
+    cluster.kill(victim);
+    List<String> rest = new ArrayList<>(List.of("n1", "n2", "n3"));
+    rest.remove(victim);
+    awaitConfiguration(rest, List.of());
   }
 }

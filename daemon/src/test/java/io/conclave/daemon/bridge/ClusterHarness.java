@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.conclave.daemon.config.ConfigLoader;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.gossip.GossipSettings;
+import io.conclave.daemon.kv.KvEntry;
+import io.conclave.daemon.kv.KvStateMachine;
 import io.conclave.daemon.raft.RaftClusterRuntime;
 import io.conclave.daemon.raft.RaftPeers;
 import io.conclave.daemon.raft.RaftRuntime;
@@ -98,8 +100,12 @@ final class ClusterHarness implements AutoCloseable {
   }
 
   Node startServer(String name, int gossipPort, List<String> extra) {
+    // the KV store is the application, and carries the cluster-wide autopilot override
+    KvStateMachine kv = new KvStateMachine();
+    StateMachine app = kv::apply;
     ServerRuntime runtime = new ServerRuntime(new RaftClusterRuntime(new RaftPeers(), Optional.empty(),
-        RaftTiming.lan(), StateMachine.NONE), settings);
+        RaftTiming.lan(), app), settings)
+        .withClusterSettings(() -> kv.get(AutopilotSettings.KEY).entry().map(KvEntry::value));
     Daemon daemon = Daemon.start(config(name, true, gossipPort, extra), runtime, Duration.ofSeconds(20));
     Node node = new Node(name, daemon, Optional.of(runtime), Optional.empty());
     nodes.put(name, node);

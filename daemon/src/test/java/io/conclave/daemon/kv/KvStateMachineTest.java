@@ -100,6 +100,20 @@ class KvStateMachineTest {
   }
 
   @Test
+  void tombstonesAreBoundedByDroppingTheOldest() {
+    KvStateMachine small = new KvStateMachine(4, 4, 20);
+    long i = 0;
+    for (int k = 0; k < 50; k++) {
+      small.apply(++i, KvCodec.encode(KvRequest.of(new KvCommand.Set("t/" + k, b("v"), 0))));
+      small.apply(++i, KvCodec.encode(KvRequest.of(new KvCommand.Delete("t/" + k))));
+      assertThat(small.tombstoneCount()).isLessThanOrEqualTo(20);
+    }
+    assertThat(small.tombstoneCount()).isGreaterThanOrEqualTo(18);
+    assertThat(small.list("t/").index()).as("the newest tombstone is kept").isEqualTo(i);
+    assertThat(small.list("t/0").index()).as("the oldest was dropped: falls back to the store index").isEqualTo(i);
+  }
+
+  @Test
   void deleteCasFollowsConsulRules() {
     assertThat(ok(new KvCommand.DeleteCas("nope", 9))).as("missing key").isTrue();
     apply(new KvCommand.Set("k", b("v"), 0));
