@@ -27,9 +27,9 @@ import picocli.CommandLine;
 
 /**
  * The kv commands against the daemon's own KV endpoints ({@link KvHttp}, the code that serves
- * {@code /v1/kv}) over its in-memory backend ({@link LocalKvBackend}, a group of one), on Vert.x.
- * Main's {@code --dev} start does not mount KvHttp yet; when it does, these can move to
- * {@link CliDevDaemonTest}'s daemon. Everything is checked through the CLI's own output.
+ * {@code /v1/kv}) over its in-memory backend ({@link LocalKvBackend}, a group of one), on Vert.x:
+ * every kv path in detail, without Raft in the way. The dev daemon's Raft-backed store is covered
+ * end to end in {@link CliDevDaemonTest}. Everything is checked through the CLI's own output.
  */
 class CliKvDaemonTest {
   Vertx vertx;
