@@ -155,6 +155,51 @@ class CliDevDaemonTest {
   }
 
   @Test
+  void kvCommandsAgainstTheDevDaemonsReplicatedStore() throws InterruptedException {
+    // writes need the dev daemon's Raft leader (a group of one, elected at start)
+    await().atMost(Duration.ofSeconds(20)).until(() -> run("leader").exitCode() == 0);
+    CliRun.Result put = run("kv", "put", "dev/mode", "blue");
+    assertThat(put.exitCode()).as(put.toString()).isZero();
+    assertThat(run("kv", "get", "dev/mode").out()).isEqualTo("blue\n");
+    long index = Http.json(run("--format", "json", "kv", "get", "dev/mode").out()).get(0).path("ModifyIndex").asLong();
+    CliRun.Result lost = run("kv", "put", "--cas", String.valueOf(index + 100), "dev/mode", "red");
+    assertThat(lost.exitCode()).as(lost.toString()).isEqualTo(1);
+    assertThat(lost.err().lines().count()).isEqualTo(1);
+    assertThat(run("kv", "put", "--cas", String.valueOf(index), "dev/mode", "green").exitCode()).isZero();
+    assertThat(run("kv", "put", "dev/other", "x").exitCode()).isZero();
+    assertThat(run("kv", "get", "dev/", "--recurse").out()).isEqualTo("dev/mode:green\ndev/other:x\n");
+
+    java.io.StringWriter watched = new java.io.StringWriter();
+    String[] args = {"--http-addr", addr, "kv", "watch", "dev/mode"};
+    picocli.CommandLine watch = new Cli(Map.of(), false, new ByteArrayInputStream(new byte[0])).commandLine(args);
+    watch.setOut(new java.io.PrintWriter(watched, true));
+    Thread watcher = new Thread(() -> watch.execute(args), "kv-watch");
+    watcher.start();
+    try {
+      await().atMost(Duration.ofSeconds(10)).until(() -> lines(watched).size() == 1);
+      assertThat(lines(watched).get(0)).endsWith("  dev/mode  green");
+      assertThat(run("kv", "put", "dev/mode", "violet").exitCode()).isZero();
+      await().atMost(Duration.ofSeconds(10)).until(() -> lines(watched).size() == 2);
+      assertThat(lines(watched).get(1)).endsWith("  dev/mode  violet");
+    } finally {
+      watcher.interrupt();
+      watcher.join(10_000);
+    }
+    assertThat(watcher.isAlive()).isFalse();
+
+    assertThat(run("kv", "delete", "dev/", "--recurse").exitCode()).isZero();
+    CliRun.Result gone = run("kv", "get", "dev/mode");
+    assertThat(gone.exitCode()).isEqualTo(1);
+    assertThat(gone.err()).isEqualTo("conclave: key \"dev/mode\" not found\n");
+  }
+
+  static java.util.List<String> lines(java.io.StringWriter out) {
+    synchronized (out.getBuffer()) {
+      return out.toString().lines().toList();
+    }
+  }
+
+  @Test
   void leaveMakesTheDaemonLeaveAndStop() {
     Daemon leaving = MainStart.start("t2", "--dev");
     try {

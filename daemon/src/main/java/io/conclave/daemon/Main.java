@@ -9,7 +9,9 @@ import io.conclave.daemon.config.ConfigLoader;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.config.LogLevel;
 import io.conclave.daemon.raft.RaftClusterRuntime;
-import io.conclave.daemon.raft.StateMachine;
+import io.conclave.daemon.kv.KvRuntime;
+import io.conclave.daemon.kv.KvStateMachine;
+import io.conclave.daemon.kv.RaftKvBackend;
 import io.conclave.daemon.runtime.ClusterRuntime;
 import io.conclave.daemon.runtime.Daemon;
 import io.conclave.daemon.runtime.StartException;
@@ -102,9 +104,14 @@ public final class Main {
   /** Starts a daemon for {@code config}; throws {@link StartException} with the one line to print. */
   static Daemon start(DaemonConfig config) {
     // servers run gossip and Raft bridged (bootstrap-expect, autopilot); client agents gossip only
-    ClusterRuntime runtime = config.raftEnabled()
-        ? new ServerRuntime(RaftClusterRuntime.standalone(StateMachine.NONE), BridgeSettings.defaults())
-        : new ClientRuntime(BridgeSettings.defaults());
+    ClusterRuntime runtime;
+    if (config.raftEnabled()) {
+      KvStateMachine store = new KvStateMachine();
+      RaftClusterRuntime raft = RaftClusterRuntime.standalone(RaftKvBackend.stateMachine(store));
+      runtime = new KvRuntime(new ServerRuntime(raft, BridgeSettings.defaults()), raft, store);
+    } else {
+      runtime = new ClientRuntime(BridgeSettings.defaults());
+    }
     return Daemon.start(config, runtime, START_TIMEOUT);
   }
 

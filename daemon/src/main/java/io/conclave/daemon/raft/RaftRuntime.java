@@ -99,6 +99,7 @@ public final class RaftRuntime {
   private long leaseSuspendedUntilTick;
   private boolean started;
   private boolean stopped;
+  private boolean storeClosing;
   private String failure = "";
 
   // What the last observation saw, to log transitions once.
@@ -188,10 +189,14 @@ public final class RaftRuntime {
    */
   public Future<Void> stop() {
     return call(() -> {
-      if (stopped) {
+      if (storeClosing) {
         return Future.succeededFuture();
       }
-      halt("stopped");
+      storeClosing = true;
+      if (!stopped) {
+        halt("stopped");
+      }
+      // after a storage failure the store is failed but still holds its files and lock: close it too
       Future<Void> drained = syncing ? idle().future() : Future.succeededFuture();
       return drained.compose(v -> wal.executeBlocking(() -> {
         store.close();
