@@ -1,15 +1,19 @@
 package io.conclave.daemon;
 
 import ch.qos.logback.classic.Level;
+import io.conclave.daemon.bridge.BridgeSettings;
+import io.conclave.daemon.bridge.ClientRuntime;
+import io.conclave.daemon.bridge.ServerRuntime;
 import io.conclave.daemon.config.ConfigException;
 import io.conclave.daemon.config.ConfigLoader;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.config.LogLevel;
 import io.conclave.daemon.raft.RaftClusterRuntime;
-import io.conclave.daemon.raft.StateMachine;
+import io.conclave.daemon.kv.KvRuntime;
+import io.conclave.daemon.kv.KvStateMachine;
+import io.conclave.daemon.kv.RaftKvBackend;
 import io.conclave.daemon.runtime.ClusterRuntime;
 import io.conclave.daemon.runtime.Daemon;
-import io.conclave.daemon.runtime.LocalOnlyRuntime;
 import io.conclave.daemon.runtime.StartException;
 import java.io.PrintStream;
 import java.lang.reflect.Proxy;
@@ -99,10 +103,15 @@ public final class Main {
 
   /** Starts a daemon for {@code config}; throws {@link StartException} with the one line to print. */
   static Daemon start(DaemonConfig config) {
-    // servers drive Raft; gossip (and client agents) plug in here once the gossip core lands
-    ClusterRuntime runtime = config.raftEnabled()
-        ? RaftClusterRuntime.standalone(StateMachine.NONE)
-        : new LocalOnlyRuntime();
+    // servers run gossip and Raft bridged (bootstrap-expect, autopilot); client agents gossip only
+    ClusterRuntime runtime;
+    if (config.raftEnabled()) {
+      KvStateMachine store = new KvStateMachine();
+      RaftClusterRuntime raft = RaftClusterRuntime.standalone(RaftKvBackend.stateMachine(store));
+      runtime = new KvRuntime(new ServerRuntime(raft, BridgeSettings.defaults()), raft, store);
+    } else {
+      runtime = new ClientRuntime(BridgeSettings.defaults());
+    }
     return Daemon.start(config, runtime, START_TIMEOUT);
   }
 

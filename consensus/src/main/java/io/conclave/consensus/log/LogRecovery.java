@@ -4,6 +4,7 @@ import static io.conclave.consensus.log.SegmentFormat.FRAME_BYTES;
 import static io.conclave.consensus.log.SegmentFormat.HEADER_BYTES;
 import static io.conclave.consensus.log.SegmentFormat.RECORD_BYTES_MAX;
 
+import io.conclave.consensus.raft.Snapshot;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -28,6 +29,12 @@ import java.util.stream.Stream;
  * if one does, the bad record sits in the middle of data the store may have acknowledged, and
  * recovery refuses. A record with a valid CRC that still does not make sense (unknown type, gap in
  * indexes) is never a torn write and always refuses.
+ *
+ * <p>Snapshots: a SNAPSHOT record drops what the snapshot covered, as the store did when it wrote
+ * it. Then the newest snapshot file is read and checked; it must be the one the last SNAPSHOT record
+ * names, or a newer one whose record was lost with the unsynced tail (the file is forced before its
+ * record is even buffered), in which case its cut is applied now and {@link Result#snapshotMarkMissing}
+ * tells the store to write the record again.
  */
 final class LogRecovery {
 
@@ -39,6 +46,11 @@ final class LogRecovery {
    * @param activeRecords valid records in the last surviving segment
    * @param truncatedBytes bytes of torn tail removed (truncated or whole segments deleted)
    * @param nextSeq sequence number for the next segment to create
+   * @param snapshot the newest snapshot, or null
+   * @param snapshotSeq its file's number, 0 when none
+   * @param snapshotMarkSegSeq the segment holding its SNAPSHOT record, 0 when none was found
+   * @param snapshotMarkMissing true when the record was lost and the cut was applied here
+   * @param snapshotMarkKept for a missing record: whether the entries after the snapshot were kept
    */
   record Result(
       HardState hardState,
@@ -49,7 +61,12 @@ final class LogRecovery {
       long activeBytes,
       int activeRecords,
       long truncatedBytes,
-      long nextSeq) {}
+      long nextSeq,
+      Snapshot snapshot,
+      long snapshotSeq,
+      long snapshotMarkSegSeq,
+      boolean snapshotMarkMissing,
+      boolean snapshotMarkKept) {}
 
   private final Path dir;
   private HardState hardState = HardState.EMPTY;
@@ -62,6 +79,12 @@ final class LogRecovery {
   private int activeRecords;
   private long truncatedBytes;
   private long nextSeq = 1;
+  // The last SNAPSHOT record replayed, and the segment it is in (0 = none).
+  private SegmentFormat.SnapshotMark mark;
+  private long markSegSeq;
+  private long replayingSeq;
+  // Entries at or below the last replayed snapshot's index cannot be appended after it.
+  private long snapshotFloor;
 
   private LogRecovery(Path dir) {
     this.dir = dir;
@@ -73,9 +96,65 @@ final class LogRecovery {
     for (int k = 0; k < files.size(); k++) {
       r.replay(files.get(k), SegmentFormat.seqOf(files.get(k)), k == files.size() - 1);
     }
-    return new Result(r.hardState, r.firstIndex, Collections.unmodifiableList(r.entries),
-        r.lastTerm, List.copyOf(r.segments), r.activeBytes, r.activeRecords, r.truncatedBytes,
-        r.nextSeq);
+    return r.finish();
+  }
+
+  /** Reconciles the replayed log with the snapshot files (see the class comment). */
+  private Result finish() throws IOException {
+    List<Path> temps = SnapshotFiles.temps(dir);
+    for (Path temp : temps) Files.delete(temp); // never renamed, so never part of the state
+    List<Path> snaps = SnapshotFiles.list(dir);
+    Snapshot snapshot = null;
+    long snapshotSeq = 0;
+    if (!snaps.isEmpty()) {
+      Path newest = snaps.get(0);
+      snapshot = SnapshotFiles.read(newest); // damage refuses: it was forced before its rename
+      snapshotSeq = SnapshotFiles.seqOf(newest);
+      // Older files were superseded by this valid one (a crash came before their deletion).
+      for (Path old : snaps.subList(1, snaps.size())) Files.delete(old);
+    }
+    long markSeq = mark == null ? 0 : mark.snapshotSeq();
+    if (snapshotSeq < markSeq) {
+      throw new CorruptLogException(dir.resolve(SnapshotFiles.fileName(markSeq)), 0,
+          "snapshot file missing: the log records snapshot " + markSeq + " at index "
+              + mark.index() + " term " + mark.term() + (snapshotSeq == 0 ? ", no snapshot file"
+                  : ", the newest file is " + SnapshotFiles.fileName(snapshotSeq)));
+    }
+    boolean markMissing = snapshotSeq > markSeq;
+    boolean kept = false;
+    if (markMissing) {
+      kept = cut(snapshot.index(), snapshot.term());
+    } else if (snapshot != null
+        && (snapshot.index() != mark.index() || snapshot.term() != mark.term())) {
+      throw new CorruptLogException(dir.resolve(SnapshotFiles.fileName(snapshotSeq)), 16,
+          "snapshot file holds " + snapshot.index() + "@" + snapshot.term()
+              + " but the log recorded " + mark.index() + "@" + mark.term());
+    }
+    if (snaps.size() > 1 || !temps.isEmpty()) SegmentedLogStore.fsyncDir(dir);
+    return new Result(hardState, firstIndex, Collections.unmodifiableList(entries), lastTerm,
+        List.copyOf(segments), activeBytes, activeRecords, truncatedBytes, nextSeq, snapshot,
+        snapshotSeq, markMissing ? 0 : markSegSeq, markMissing, kept);
+  }
+
+  /**
+   * Applies a snapshot at {@code index}/{@code term} to the replayed log the way
+   * {@link LogStore#saveSnapshot} defines it: keeps the entries after it when the entry at it has
+   * its term, else drops them all.
+   *
+   * @return whether the entries after it were kept
+   */
+  private boolean cut(long index, long term) {
+    boolean kept = index >= firstIndex && index <= lastIndex()
+        && entries.get((int) (index - firstIndex)).term() == term;
+    if (kept) {
+      entries.subList(0, (int) (index - firstIndex + 1)).clear();
+    } else {
+      entries.clear();
+      lastTerm = term;
+    }
+    firstIndex = index + 1;
+    snapshotFloor = index;
+    return kept;
   }
 
   /** Segment files sorted by sequence number; a gap in the numbering is corruption. */
@@ -133,6 +212,7 @@ final class LogRecovery {
       throw e;
     }
     checkHeader(file, seq, h);
+    replayingSeq = seq;
     int end = (int) size;
     int pos = HEADER_BYTES;
     int records = 0;
@@ -232,7 +312,10 @@ final class LogRecovery {
       int length = buf.getInt(q);
       if (length < 1 || length > RECORD_BYTES_MAX || length > end - q - FRAME_BYTES) continue;
       byte type = buf.get(q + FRAME_BYTES);
-      if (type != SegmentFormat.TYPE_ENTRY && type != SegmentFormat.TYPE_HARD_STATE) continue;
+      if (type != SegmentFormat.TYPE_ENTRY && type != SegmentFormat.TYPE_HARD_STATE
+          && type != SegmentFormat.TYPE_SNAPSHOT) {
+        continue;
+      }
       if (checkFrame(buf, q, end) == null) return q;
     }
     return -1;
@@ -259,6 +342,8 @@ final class LogRecovery {
           file, pos);
       case SegmentFormat.TYPE_HARD_STATE ->
           hardState = readHardState(buf, payload, payloadBytes, file, pos);
+      case SegmentFormat.TYPE_SNAPSHOT -> applyMark(readMark(buf, payload, payloadBytes, file, pos),
+          file, pos);
       default -> throw new CorruptLogException(file, pos, "unknown record type " + type
           + " with a valid CRC (written by a newer version?)");
     }
@@ -311,8 +396,63 @@ final class LogRecovery {
     return new HardState(term, votedFor, commit);
   }
 
+  private static SegmentFormat.SnapshotMark readMark(ByteBuffer buf, int at, int bytes, Path file,
+      int pos) throws CorruptLogException {
+    if (bytes != SegmentFormat.SNAPSHOT_MARK_BYTES) {
+      throw new CorruptLogException(file, pos, "snapshot record payload " + bytes + " bytes != "
+          + SegmentFormat.SNAPSHOT_MARK_BYTES);
+    }
+    long seq = buf.getLong(at);
+    long index = buf.getLong(at + 8);
+    long term = buf.getLong(at + 16);
+    byte kept = buf.get(at + 24);
+    if (seq < 1 || index < 1 || term < 1 || (kept != 0 && kept != 1)) {
+      throw new CorruptLogException(file, pos, "invalid snapshot record: seq " + seq + " index "
+          + index + " term " + term + " kept " + kept);
+    }
+    return new SegmentFormat.SnapshotMark(seq, index, term, kept == 1);
+  }
+
+  /**
+   * Replays a snapshot's cut. Entries up to it may already be gone with dropped segments; the rest of
+   * the log from {@code firstIndex} is what the store held when it wrote the record.
+   */
+  private void applyMark(SegmentFormat.SnapshotMark m, Path file, int pos)
+      throws CorruptLogException {
+    if (mark != null && m.snapshotSeq() <= mark.snapshotSeq()) {
+      throw new CorruptLogException(file, pos, "snapshot record seq " + m.snapshotSeq()
+          + " after seq " + mark.snapshotSeq());
+    }
+    if (m.kept() && m.index() >= firstIndex) {
+      long have = m.index() <= lastIndex() ? entries.get((int) (m.index() - firstIndex)).term() : 0;
+      if (have != m.term()) {
+        throw new CorruptLogException(file, pos, "snapshot record at " + m.index() + "@" + m.term()
+            + " says the entries after it were kept, but the log holds "
+            + (have == 0 ? "no entry there (last index " + lastIndex() + ")" : "term " + have));
+      }
+    }
+    if (m.kept()) {
+      if (m.index() >= firstIndex) {
+        entries.subList(0, (int) (m.index() - firstIndex + 1)).clear();
+        firstIndex = m.index() + 1;
+      }
+      snapshotFloor = m.index();
+    } else {
+      entries.clear();
+      firstIndex = m.index() + 1;
+      lastTerm = m.term();
+      snapshotFloor = m.index();
+    }
+    mark = m;
+    markSegSeq = replayingSeq;
+  }
+
   private void applyEntry(Entry e, Path file, int pos) throws CorruptLogException {
     long index = e.index();
+    if (index <= snapshotFloor) {
+      throw new CorruptLogException(file, pos, "entry index " + index
+          + " at or below the snapshot saved before it at " + snapshotFloor);
+    }
     if (index > lastIndex() + 1) {
       throw new CorruptLogException(file, pos,
           "entry index " + index + " leaves a gap after index " + lastIndex());

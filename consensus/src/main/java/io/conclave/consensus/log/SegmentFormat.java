@@ -19,7 +19,14 @@ import java.util.zip.CRC32C;
  *               crc = CRC32C over the 4 length bytes, the type byte and the payload
  * ENTRY (1)     index u64 | term u64 | entryType u8 (EntryType.code) | data (the rest)
  * HARD_STATE(2) term u64 | commit u64 | votedFor length i32 (-1 = null) | votedFor UTF-8
+ * SNAPSHOT (3)  snapshotSeq u64 | index u64 | term u64 | kept u8 (1 = entries after index kept,
+ *               0 = whole log dropped)
  * </pre>
+ *
+ * <p>A SNAPSHOT record marks where, among the appends, a snapshot was saved (its data lives in
+ * {@link SnapshotFiles}): replay drops what the snapshot covers exactly as the store did. Record
+ * type 3 came with snapshots; a build from before them refuses it as an unknown type with a valid
+ * CRC ("written by a newer version?"), which is what that rule is for, so the version stays 1.
  *
  * <p>A segment's first record is always a HARD_STATE (the state when the segment was created), so
  * older segments can be deleted without losing term and vote. An ENTRY whose index is at or below
@@ -42,6 +49,7 @@ final class SegmentFormat {
 
   static final byte TYPE_ENTRY = 1;
   static final byte TYPE_HARD_STATE = 2;
+  static final byte TYPE_SNAPSHOT = 3;
 
   static final int ENTRY_FIXED_BYTES = 8 + 8 + 1;
   /** Largest {@link Entry#data()} that fits in one record. */
@@ -49,6 +57,9 @@ final class SegmentFormat {
   static final int HARD_STATE_FIXED_BYTES = 8 + 8 + 4;
   /** Bound on a voter id in a HARD_STATE record (validated on save and on recovery). */
   static final int VOTED_FOR_BYTES_MAX = 1024;
+
+  static final int SNAPSHOT_MARK_BYTES = 8 + 8 + 8 + 1;
+  static final int SNAPSHOT_RECORD_BYTES = FRAME_BYTES + 1 + SNAPSHOT_MARK_BYTES;
 
   private static final Pattern NAME = Pattern.compile("wal-(\\d{16})\\.wal");
 
@@ -133,6 +144,22 @@ final class SegmentFormat {
     } else {
       out.putInt(votedFor.length).put(votedFor);
     }
+    endRecord(out, start);
+  }
+
+  /**
+   * Where a snapshot was saved among the appends.
+   *
+   * @param snapshotSeq the number of its file ({@link SnapshotFiles#fileName})
+   * @param kept true when the stored entry at {@code index} had the snapshot's term, so the entries
+   *     after it were kept; false when the whole log was dropped
+   */
+  record SnapshotMark(long snapshotSeq, long index, long term, boolean kept) {}
+
+  /** Writes one framed SNAPSHOT record. */
+  static void putSnapshotMark(ByteBuffer out, SnapshotMark m) {
+    int start = beginRecord(out, TYPE_SNAPSHOT);
+    out.putLong(m.snapshotSeq()).putLong(m.index()).putLong(m.term()).put((byte) (m.kept() ? 1 : 0));
     endRecord(out, start);
   }
 

@@ -1,5 +1,6 @@
 package io.conclave.consensus.log;
 
+import io.conclave.consensus.raft.Snapshot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -25,6 +26,11 @@ import java.util.Objects;
  * {@link Options#segmentBytesMax()}: the old one is forced in full, the new one starts with the
  * current hard state, and it is forced and its directory entry synced before anything else goes
  * into it. So every segment but the last is complete, and only the last can have a torn tail.
+ *
+ * <p>Snapshots ({@link #saveSnapshot}) go to their own files ({@link SnapshotFiles}), forced and
+ * renamed into place before the call returns; a SNAPSHOT record in the log marks where they were
+ * saved among the appends, so replay drops exactly the entries the store dropped. {@link #compact}
+ * then deletes whole segments the snapshot covers.
  *
  * <p>Single-threaded, like every {@link LogStore}, except that the metric getters may be read from
  * any thread. After an IO error the store is failed: the OS
@@ -87,11 +93,19 @@ public final class SegmentedLogStore implements LogStore {
   private long activeDurableBytes; // forced
   private int activeRecords;
 
-  // invariant: firstIndex <= lastIndex + 1
+  // invariant: firstIndex <= lastIndex + 1; with a snapshot, firstIndex == snapshotIndex + 1
   private long firstIndex;
   private long lastIndex;
   private long lastTerm;
   private HardState hardState;
+  private final TermRuns terms;
+
+  // The newest snapshot: its file's number (0 = none), index and term, and the segment holding its
+  // SNAPSHOT record, which compaction never deletes (recovery needs the record to redo the cut).
+  private long snapshotSeq;
+  private long snapshotIndex;
+  private long snapshotTerm;
+  private long snapshotMarkSegSeq;
 
   private IOException failure;
   private boolean closed;
@@ -152,13 +166,20 @@ public final class SegmentedLogStore implements LogStore {
     this.lockChannel = lockChannel;
     this.lock = lock;
     this.buffer = ByteBuffer.allocate(options.writeBufferBytes());
-    this.recovered = new Recovered(r.hardState(), r.firstIndex(), r.entries());
+    this.recovered = new Recovered(r.hardState(), r.snapshot(), r.firstIndex(), r.entries());
     this.recoveryTruncatedBytes = r.truncatedBytes();
     this.segments = new ArrayList<>(r.segments());
     this.firstIndex = r.firstIndex();
     this.lastIndex = r.firstIndex() + r.entries().size() - 1;
     this.lastTerm = r.lastTerm();
     this.hardState = r.hardState();
+    this.terms = new TermRuns(r.firstIndex(), r.entries());
+    if (r.snapshot() != null) {
+      snapshotSeq = r.snapshotSeq();
+      snapshotIndex = r.snapshot().index();
+      snapshotTerm = r.snapshot().term();
+      snapshotMarkSegSeq = r.snapshotMarkSegSeq();
+    }
     if (segments.isEmpty()) {
       createSegment(r.nextSeq());
     } else {
@@ -169,6 +190,15 @@ public final class SegmentedLogStore implements LogStore {
       activeRecords = r.activeRecords();
     }
     segmentCount = segments.size();
+    if (r.snapshotMarkMissing()) {
+      // The file was forced but its record was lost with the unsynced tail: write it again, so later
+      // appends replay after the cut, before anything else is appended.
+      writeSnapshotMark(new SegmentFormat.SnapshotMark(snapshotSeq, snapshotIndex, snapshotTerm,
+          r.snapshotMarkKept()));
+      flush();
+      force(active);
+      activeDurableBytes = activeWrittenBytes;
+    }
   }
 
   @Override
@@ -186,7 +216,7 @@ public final class SegmentedLogStore implements LogStore {
     }
     if (first < firstIndex) {
       throw new IllegalArgumentException("append at " + first + " below the log start "
-          + firstIndex + " (older segments were dropped)");
+          + firstIndex + " (a snapshot covers it, or older segments were dropped)");
     }
     // Validate the whole batch before writing any of it.
     for (int k = 0; k < entries.size(); k++) {
@@ -210,6 +240,7 @@ public final class SegmentedLogStore implements LogStore {
         // Per record, so a roll mid-batch gives the new segment the right base.
         lastIndex = e.index();
         lastTerm = e.term();
+        terms.append(e.index(), e.term());
       }
     } catch (IOException e) {
       throw fail(e);
@@ -252,6 +283,57 @@ public final class SegmentedLogStore implements LogStore {
     }
   }
 
+  /**
+   * Writes {@code s} to its own file and makes that durable before returning (temp file, fsync,
+   * atomic rename, directory fsync), then drops the entries it covers: all of them when the stored
+   * entry at {@code s.index()} has another term or is missing, else those up to its index. Older
+   * snapshot files are deleted once this one is durable. The SNAPSHOT record that orders the cut
+   * among the appends is buffered like an append and durable at the next {@link #sync()}; if a
+   * crash loses it, recovery finds the newer file and redoes the cut. Costs one write of the data
+   * and two fsyncs (file, directory).
+   */
+  @Override
+  public void saveSnapshot(Snapshot s) {
+    Objects.requireNonNull(s, "snapshot");
+    checkUsable();
+    long seq = snapshotSeq + 1;
+    boolean kept = terms.termAt(s.index()) == s.term();
+    try {
+      SnapshotFiles.write(dir, seq, s);
+      writeSnapshotMark(new SegmentFormat.SnapshotMark(seq, s.index(), s.term(), kept));
+      if (kept) {
+        terms.dropThrough(s.index());
+      } else {
+        terms.reset(s.index() + 1);
+        lastIndex = s.index();
+        lastTerm = s.term();
+      }
+      firstIndex = s.index() + 1;
+      long previous = snapshotSeq;
+      snapshotSeq = seq;
+      snapshotIndex = s.index();
+      snapshotTerm = s.term();
+      // No directory fsync: if the deletion is lost, recovery deletes the superseded file again.
+      if (previous > 0) Files.deleteIfExists(dir.resolve(SnapshotFiles.fileName(previous)));
+    } catch (IOException e) {
+      throw fail(e);
+    }
+  }
+
+  /**
+   * Deletes whole segments whose entries all lie below {@code min(index, snapshot index)}; a no-op
+   * without a snapshot. The segment holding the entry at the snapshot's index is kept: if a crash
+   * loses the snapshot's record, recovery redoes the cut and needs that entry's term to know whether
+   * the entries after it stay. The segment holding the record and the active one are kept too. What
+   * {@link #recovered()} returns does not change: the snapshot already cut the log.
+   */
+  @Override
+  public void compact(long index) {
+    checkUsable();
+    if (snapshotSeq == 0) return;
+    dropSegments(Math.min(index, snapshotIndex));
+  }
+
   @Override
   public long lastIndex() {
     return lastIndex;
@@ -276,7 +358,9 @@ public final class SegmentedLogStore implements LogStore {
    * Deletes the oldest segments whose entries all lie below {@code index}, for use once a snapshot
    * covers everything below it. The active segment is never deleted, and every remaining segment
    * starts with a hard state, so term and vote survive. After this, {@link #firstIndex()} and a
-   * recovered log's first index are at most {@code index}.
+   * recovered log's first index are at most {@code index}. With a saved snapshot this is
+   * {@link #compact}: {@code index} is capped at the snapshot's index and the segment holding its
+   * record is kept.
    *
    * @return how many segments were deleted
    */
@@ -285,11 +369,17 @@ public final class SegmentedLogStore implements LogStore {
     if (index > lastIndex + 1) {
       throw new IllegalArgumentException("drop before " + index + " past last index " + lastIndex);
     }
+    // Never past the snapshot's own entry (see compact).
+    return dropSegments(snapshotSeq == 0 ? index : Math.min(index, snapshotIndex));
+  }
+
+  private int dropSegments(long index) {
     int dropped = 0;
     try {
       // Segment k+1's entries above its base were all written in k+1 or later, so k (and all
       // before it) hold nothing at or above index once base(k+1) < index.
-      while (segments.size() > 1 && segments.get(1).baseIndex() < index) {
+      while (segments.size() > 1 && segments.get(1).baseIndex() < index
+          && (snapshotMarkSegSeq == 0 || segments.get(0).seq() < snapshotMarkSegSeq)) {
         Files.delete(segments.get(0).path()); // oldest first: a crash leaves a contiguous run
         segments.remove(0);
         segmentCount = segments.size();
@@ -297,7 +387,9 @@ public final class SegmentedLogStore implements LogStore {
       }
       if (dropped > 0) {
         fsyncDir(dir);
-        firstIndex = Math.max(firstIndex, segments.get(0).baseIndex() + 1);
+        long first = Math.max(firstIndex, segments.get(0).baseIndex() + 1);
+        if (first > firstIndex) terms.dropThrough(first - 1);
+        firstIndex = first;
       }
     } catch (IOException e) {
       throw fail(e);
@@ -330,6 +422,11 @@ public final class SegmentedLogStore implements LogStore {
   /** Bytes handed to the OS since open: headers and records. */
   public long bytesWritten() {
     return bytesWritten;
+  }
+
+  /** Index of the newest snapshot saved or recovered, 0 when none. */
+  public long snapshotIndex() {
+    return snapshotIndex;
   }
 
   /** Segment files the log occupies now. */
@@ -368,6 +465,14 @@ public final class SegmentedLogStore implements LogStore {
   }
 
   // ---- writing ----
+
+  private void writeSnapshotMark(SegmentFormat.SnapshotMark mark) throws IOException {
+    maybeRoll(SegmentFormat.SNAPSHOT_RECORD_BYTES);
+    ByteBuffer target = target(SegmentFormat.SNAPSHOT_RECORD_BYTES);
+    SegmentFormat.putSnapshotMark(target, mark);
+    finishRecord(target, SegmentFormat.SNAPSHOT_RECORD_BYTES);
+    snapshotMarkSegSeq = segments.get(segments.size() - 1).seq();
+  }
 
   private void maybeRoll(int recordBytes) throws IOException {
     // activeRecords > 1: a segment always keeps at least one record past its opening hard state,

@@ -413,6 +413,22 @@ public final class RaftRuntime {
     return call(() -> Future.succeededFuture(stateNow()));
   }
 
+  /**
+   * Leader only (empty otherwise): each other member's match index and whether it answered within
+   * the last election timeout, for autopilot. Taken on the context.
+   */
+  public Future<Map<String, Progress>> followerProgress() {
+    return call(() -> {
+      Map<String, Progress> out = new java.util.TreeMap<>();
+      node.followerMatch().forEach((member, match) ->
+          out.put(member, new Progress(match, node.isReachable(member))));
+      return Future.succeededFuture(out);
+    });
+  }
+
+  /** A follower's replication progress as the leader sees it. */
+  public record Progress(long match, boolean reachable) {}
+
   /** Raft messages dropped by the runtime for {@code reason} (e.g. "unknown_peer", "malformed_truncated"). */
   public long droppedCount(String reason) {
     return metrics.droppedCount(reason);

@@ -2,7 +2,10 @@ package io.conclave.daemon.runtime;
 
 import io.conclave.daemon.cluster.ClusterControl;
 import io.conclave.daemon.cluster.ClusterView;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.Router;
 
 /**
  * The part of the daemon that drives the protocol cores: it turns inbound frames into
@@ -27,6 +30,12 @@ public interface ClusterRuntime {
 
   /** The write side for the HTTP API and SIGTERM; valid after {@link #start}. */
   ClusterControl control();
+
+  /**
+   * Adds the runtime's own HTTP routes (the KV API on servers) to the daemon's router, before the
+   * HTTP server listens. Default: none.
+   */
+  default void mountHttp(Vertx vertx, Router router, MeterRegistry registry) {}
 
   /** Stops timers and flushes storage; the daemon closes the transports afterwards. */
   Future<Void> stop();

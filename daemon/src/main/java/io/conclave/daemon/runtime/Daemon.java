@@ -136,6 +136,7 @@ public final class Daemon {
         .compose(v -> {
           HttpApi api = new HttpApi(vertx, config, runtime.view(), daemon.controlForHttp(context),
               registry, clock, healthPolicy);
+          runtime.mountHttp(vertx, api.router(), registry);
           // idle timeout above the longest blocking query (wait up to 10 min plus 1/16 jitter)
           return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS))
               .requestHandler(api.router())

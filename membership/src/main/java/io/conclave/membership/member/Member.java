@@ -34,8 +34,8 @@ public record Member(
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(state, "state");
-    if (name.isEmpty() || name.length() > NAME_BYTES_MAX) {
-      throw new IllegalArgumentException("name length " + name.length() + " outside 1.." + NAME_BYTES_MAX);
+    if (name.isEmpty() || utf8Length(name) > NAME_BYTES_MAX) {
+      throw new IllegalArgumentException("name of " + utf8Length(name) + " UTF-8 bytes outside 1.." + NAME_BYTES_MAX);
     }
     if (incarnation < 0) {
       throw new IllegalArgumentException("incarnation " + incarnation + " < 0");
@@ -47,6 +47,20 @@ public record Member(
     if (tags.size() > TAGS_MAX) {
       throw new IllegalArgumentException(tags.size() + " tags > " + TAGS_MAX);
     }
+    for (Map.Entry<String, String> e : tags.entrySet()) {
+      if (utf8Length(e.getKey()) > TAG_KEY_BYTES_MAX || utf8Length(e.getValue()) > TAG_VALUE_BYTES_MAX) {
+        throw new IllegalArgumentException(String.format("tag %.40s: key or value over %d/%d UTF-8 bytes",
+            e.getKey(), TAG_KEY_BYTES_MAX, TAG_VALUE_BYTES_MAX));
+      }
+    }
+  }
+
+  /** UTF-8 length without allocating when the string is short enough that it cannot matter. */
+  static int utf8Length(String s) {
+    if (s.length() * 3 <= TAG_KEY_BYTES_MAX) {
+      return s.length(); // cannot exceed any cap; the exact value does not matter below the caps
+    }
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
   }
 
   public Member withState(MemberState newState) {

@@ -18,12 +18,14 @@ public record SwimConfig(
        (memberlist). Must exceed the network's round trip at its 99th percentile; lower means more
        indirect probes. Stretched by the local health multiplier. */
     long probeTimeoutMs,
-    /* k: helpers asked to ping a target that missed its direct Ack. Default 3 (memberlist, SWIM §3.1).
-       More helpers make a false suspicion under packet loss less likely, at 4 packets each. */
+    /* k: helpers asked to ping a target that missed its direct Ack (SWIM §3.1). memberlist: 3; lan(): 4,
+       which under 10% loss cuts false suspicions (and the gossip they cost) about 3-fold, for 4 more
+       packets only when a direct probe failed. */
     int indirectChecks,
     /* When the direct Ack is late, send the target a second direct Ping together with the PingReqs.
        memberlist sends a TCP ping at that point; the core has no TCP, so it retries over UDP. Under
-       10% loss it cuts false suspicions about 5-fold for 2 small packets. Default true. */
+       10% loss it cuts false suspicions about 5-fold for 2 small packets. lan(): true; memberlistLan():
+       false (memberlist's TCP ping is not modelled). */
     boolean retryDirectPing,
     /* How long a helper waits for the target before answering the origin with a Nack. Default 400 ms
        (80% of the probe timeout, so the Nack arrives before the origin's round ends). */
@@ -31,14 +33,16 @@ public record SwimConfig(
     /* Lifeguard: upper bound of the local health multiplier; probe interval and timeout are scaled by
        1..this. Default 8 (memberlist). */
     int awarenessMaxMultiplier,
-    /* Minimum suspicion timeout = suspicionMult · max(1, log10 n) · probeIntervalMs. memberlist: 4.
-       Lower detects crashes sooner; too low lets a suspected live member run out of time to refute. */
+    /* Minimum suspicion timeout = suspicionMult · max(1, log10 n) · probeIntervalMs: 2 s at n=10, 4 s at
+       100, 6 s at 1,000 with lan()'s 2 (memberlist: 4, so 4/8/12 s). Lower detects crashes sooner; too
+       low lets a suspected live member run out of time to refute, and a paused member must resume
+       within about this long. */
     double suspicionMult,
     /* Maximum suspicion timeout = this · minimum: the timeout a suspicion starts with before any
-       independent confirmation. memberlist: 6. */
+       independent confirmation. Default 6 (memberlist): 12/24/36 s at n = 10/100/1,000 with lan(). */
     double suspicionMaxTimeoutMult,
     /* Lifeguard: independent confirmations after which the suspicion timeout has shrunk to its
-       minimum. memberlist uses suspicionMult − 2 = 2. More makes a false failure need more
+       minimum. lan(): 3; memberlist uses suspicionMult − 2 = 2. More makes a false failure need more
        coincident failed probes. Clusters too small to supply them (n − 2 < this) use 0: the minimum. */
     int suspicionConfirmations,
     /* About this many members (chosen at random, each with probability reprobes/(n−2)) probe a member
@@ -127,6 +131,7 @@ public record SwimConfig(
    */
   public static SwimConfig lan() {
     return memberlistLan().toBuilder()
+        .indirectChecks(4)
         .retryDirectPing(true)
         .suspicionMult(2)
         .suspicionMaxTimeoutMult(6)

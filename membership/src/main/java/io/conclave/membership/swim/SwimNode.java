@@ -170,7 +170,11 @@ public final class SwimNode {
     return drain();
   }
 
-  /** Handles one UDP packet from {@code from}. Bad bytes are counted and dropped, never thrown. */
+  /**
+   * Handles one UDP packet. {@code from} is the datagram's source, for the runtime's logs; replies go
+   * to the addresses carried inside the messages (a member's advertised address may differ from the
+   * source of its datagrams). Bad bytes are counted and dropped, never thrown.
+   */
   public Outputs step(Address from, byte[] packet, long nowMs) {
     advance(nowMs);
     counters.packetsReceived++;

@@ -81,6 +81,13 @@ public final class Invariants {
     return incarnations[observer];
   }
 
+  /** A restarted process is a new observer: its view starts empty. */
+  void forgetObserver(SimCluster.SimMember m) {
+    if (m.index < incarnations.length && incarnations[m.index] != null) {
+      java.util.Arrays.fill(incarnations[m.index], 0);
+    }
+  }
+
   void afterStep(SimCluster.SimMember m) {
     MemberState self = m.node.self().state();
     if (self != MemberState.ALIVE && !m.node.isLeaving()) {

@@ -33,7 +33,7 @@ public final class SimCluster {
   public static final class SimMember {
     public final String name;
     public final Address address;
-    public final SwimNode node;
+    public SwimNode node; // replaced by restart()
     final int index;
     boolean crashed;
     long pausedUntilMs = -1;
@@ -180,6 +180,20 @@ public final class SimCluster {
       sum += m.bytesSent;
     }
     return sum;
+  }
+
+  /**
+   * A crashed member's process starts again at the same address under the same name, with a fresh
+   * state and incarnation 0 (nothing persisted), and joins through {@code seed}.
+   */
+  public void restart(SimMember m, SimMember seed) {
+    m.node = new SwimNode(config, m.name, m.address, m.node.self().tags(), 0, random.split(), nowMs);
+    m.crashed = false;
+    m.pausedUntilMs = -1;
+    m.buffered.clear();
+    m.tickAtMs = Long.MAX_VALUE;
+    invariants.forgetObserver(m);
+    join(m, seed);
   }
 
   public void crash(SimMember m) {

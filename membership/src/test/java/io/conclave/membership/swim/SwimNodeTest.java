@@ -236,7 +236,7 @@ class SwimNodeTest {
   void missingNacksLowerHealthAndStretchTheProbeTimeout() {
     // Lifeguard §IV-A: helpers that do not even Nack point at our own slowness; the health score
     // multiplies our probe timeout (and interval), so we accuse others less eagerly.
-    SwimConfig config = CONFIG.toBuilder().retryDirectPing(false).build();
+    SwimConfig config = CONFIG.toBuilder().retryDirectPing(false).indirectChecks(3).build();
     SwimNode a = nodeKnowing(config, 8, "b", "c", "d", "e", "f");
     long[] now = {0};
     firstPing(a, now);
