@@ -1,6 +1,7 @@
 package io.conclave.daemon.gossip;
 
 import io.conclave.daemon.cluster.Member;
+import io.conclave.daemon.cluster.MemberState;
 import io.conclave.daemon.config.JoinAddress;
 import io.conclave.daemon.transport.FramedTransport;
 import io.conclave.daemon.transport.InboundFrame;
@@ -276,8 +277,14 @@ public final class GossipRuntime {
     for (io.conclave.membership.member.Member m : node.members()) {
       view.add(MemberViews.toCluster(m));
     }
+    Member me = MemberViews.toCluster(node.self());
+    if (node.isLeaving() && !node.leaveSettled() && node.liveMemberCount() > 0) {
+      // Serf's "leaving" (Status 2): the Leave rumor is still going out
+      me = new Member(me.name(), me.address(), me.gossipPort(), me.tags(), MemberState.LEAVING, me.incarnation());
+      view.set(0, me); // members() lists this member first
+    }
     members = List.copyOf(view);
-    self = MemberViews.toCluster(node.self());
+    self = me;
   }
 
   private void logEvent(MemberEvent e) {
@@ -327,7 +334,10 @@ public final class GossipRuntime {
           done.tryComplete();
         }
       });
-      return done.future().onComplete(x -> vertx.cancelTimer(poll))
+      return done.future().onComplete(x -> {
+            vertx.cancelTimer(poll);
+            refresh();
+          })
           .onSuccess(x -> LOG.info("gossip left node={}", name));
     });
   }

@@ -87,7 +87,7 @@ public final class Health {
     List<String> critical = new ArrayList<>();
     List<String> warning = new ArrayList<>();
     MemberState selfState = snapshot.self().state();
-    if (selfState == MemberState.LEFT || selfState == MemberState.FAILED) {
+    if (selfState == MemberState.LEFT || selfState == MemberState.FAILED || selfState == MemberState.LEAVING) {
       critical.add("this member is " + selfState.stateName());
     }
     if (raft.role() == RaftRole.NONE) {

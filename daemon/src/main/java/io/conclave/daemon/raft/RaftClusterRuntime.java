@@ -158,8 +158,19 @@ public final class RaftClusterRuntime implements ClusterRuntime {
       closeQuietly(store);
       return Future.failedFuture(new StartException("raft log does not make sense: " + e.getMessage()));
     }
-    RaftRuntime runtime = new RaftRuntime(ctx.context(), node, store, wal,
-        (to, payload) -> transport.send(to.host(), to.port(), payload), peers, stateMachine, timing, ctx.registry());
+    RaftRuntime.Sender sender = new RaftRuntime.Sender() {
+      @Override
+      public boolean send(RaftPeers.Address to, byte[] payload) {
+        return transport.send(to.host(), to.port(), payload);
+      }
+
+      @Override
+      public void forget(RaftPeers.Address old) {
+        transport.disconnect(old.host(), old.port()); // else it would retry the dead address for ever
+      }
+    };
+    RaftRuntime runtime = new RaftRuntime(ctx.context(), node, store, wal, sender, peers, stateMachine, timing,
+        ctx.registry());
     raft = runtime;
     transport.handler(frame -> runtime.receive(frame.payload()));
     return runtime.start().onSuccess(v -> started.tryComplete(runtime));

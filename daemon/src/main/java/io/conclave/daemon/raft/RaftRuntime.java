@@ -61,6 +61,9 @@ public final class RaftRuntime {
   @FunctionalInterface
   public interface Sender {
     boolean send(RaftPeers.Address to, byte[] payload);
+
+    /** A peer moved away from {@code old} (restarted elsewhere): drop its connection and queue. */
+    default void forget(RaftPeers.Address old) {}
   }
 
   private final Context context;
@@ -83,6 +86,7 @@ public final class RaftRuntime {
 
   // invariant: applied <= node.commitIndex()
   private long applied;
+  private final Map<String, RaftPeers.Address> sentTo = new HashMap<>(); // last address per peer
   private final Map<Long, Pending> proposals = new HashMap<>(); // by log index
   private final Map<Long, PendingRead> reads = new HashMap<>(); // by request id
   private final PriorityQueue<PendingRead> readsAwaitingApply =
@@ -99,6 +103,7 @@ public final class RaftRuntime {
   private long leaseSuspendedUntilTick;
   private boolean started;
   private boolean stopped;
+  private boolean storeClosing;
   private String failure = "";
 
   // What the last observation saw, to log transitions once.
@@ -188,10 +193,14 @@ public final class RaftRuntime {
    */
   public Future<Void> stop() {
     return call(() -> {
-      if (stopped) {
+      if (storeClosing) {
         return Future.succeededFuture();
       }
-      halt("stopped");
+      storeClosing = true;
+      if (!stopped) {
+        halt("stopped");
+      }
+      // after a storage failure the store is failed but still holds its files and lock: close it too
       Future<Void> drained = syncing ? idle().future() : Future.succeededFuture();
       return drained.compose(v -> wal.executeBlocking(() -> {
         store.close();
@@ -545,6 +554,11 @@ public final class RaftRuntime {
       metrics.dropped("unknown_peer");
       LOG.debug("raft message dropped id={} reason=unknown_peer to={} type={}", id, m.to(), m.getClass().getSimpleName());
       return;
+    }
+    RaftPeers.Address previous = sentTo.put(m.to(), to);
+    if (previous != null && !previous.equals(to)) {
+      LOG.info("peer address changed id={} peer={} from={} to={}", id, m.to(), previous, to);
+      sender.forget(previous);
     }
     if (!sender.send(to, MessageCodec.encode(m))) {
       metrics.dropped("oversize");

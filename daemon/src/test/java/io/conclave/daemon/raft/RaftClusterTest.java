@@ -298,4 +298,20 @@ class RaftClusterTest {
     propose("second");
     await().atMost(WAIT).until(() -> n4.applied().contains("second"));
   }
+
+  @Test
+  void aLeaderThatLeavesHandsLeadershipOverFirst() throws Exception {
+    startAll();
+    Server leader = awaitLeader();
+    long term = state(leader).term();
+    HttpResponse<String> leave = send(leader, "PUT", "/v1/agent/leave");
+    assertThat(leave.statusCode()).as(leave.body()).isEqualTo(200);
+    Futures.await(leader.daemon().leaveRequested());
+    RaftState after = state(leader);
+    assertThat(after.role()).as("leadership moved before the leave completed").isNotEqualTo(Role.LEADER);
+    assertThat(after.leaderId()).isNotEmpty().isNotEqualTo(leader.id());
+    assertThat(after.term()).isGreaterThan(term);
+    kill(leader);
+    propose("after-leave");
+  }
 }

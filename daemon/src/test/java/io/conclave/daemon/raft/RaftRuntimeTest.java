@@ -1,0 +1,163 @@
+package io.conclave.daemon.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.conclave.consensus.log.Entry;
+import io.conclave.consensus.log.HardState;
+import io.conclave.consensus.log.LogStore;
+import io.conclave.consensus.log.MemoryLogStore;
+import io.conclave.consensus.raft.RaftConfig;
+import io.conclave.consensus.raft.RaftNode;
+import io.conclave.daemon.testing.Futures;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One {@link RaftRuntime} (a sole voter) over a log store the test controls: a proposal is not
+ * acknowledged before its sync returns, proposals made while a sync is in flight share the next
+ * one (group commit), and a storage failure stops Raft on this server.
+ */
+class RaftRuntimeTest {
+  final Vertx vertx = Vertx.vertx();
+
+  @AfterEach
+  void close() {
+    Futures.await(vertx.close());
+  }
+
+  /** A MemoryLogStore whose sync can be held by the test and made to fail. */
+  static final class ControlledStore implements LogStore {
+    final MemoryLogStore inner = new MemoryLogStore();
+    final AtomicBoolean hold = new AtomicBoolean();
+    final Semaphore entered = new Semaphore(0);
+    final CountDownLatch release = new CountDownLatch(1);
+    final AtomicBoolean fail = new AtomicBoolean();
+    final AtomicInteger syncs = new AtomicInteger();
+    final List<Integer> entriesPerSync = new ArrayList<>();
+    int pendingEntries;
+
+    @Override
+    public Recovered recovered() {
+      return inner.recovered();
+    }
+
+    @Override
+    public void append(List<Entry> entries) {
+      pendingEntries += entries.size();
+      inner.append(entries);
+    }
+
+    @Override
+    public void saveHardState(HardState state) {
+      inner.saveHardState(state);
+    }
+
+    @Override
+    public void sync() {
+      if (hold.get()) {
+        entered.release();
+        try {
+          release.await(10, TimeUnit.SECONDS); // the wal worker's thread, never the event loop
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      if (fail.get()) {
+        throw new UncheckedIOException(new IOException("No space left on device"));
+      }
+      synchronized (entriesPerSync) {
+        entriesPerSync.add(pendingEntries);
+      }
+      pendingEntries = 0;
+      syncs.incrementAndGet();
+      inner.sync();
+    }
+
+    @Override
+    public long lastIndex() {
+      return inner.lastIndex();
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  RaftRuntime start(ControlledStore store, List<Long> applied) {
+    RaftNode node = RaftNode.start(RaftConfig.of("s1", Set.of("s1")).withTimeouts(10, 2), store.recovered(),
+        new SplittableRandom(7));
+    WorkerExecutor wal = vertx.createSharedWorkerExecutor("raft-wal", 1);
+    StateMachine sm = (index, command) -> {
+      applied.add(index);
+      return index;
+    };
+    RaftRuntime raft = new RaftRuntime(vertx.getOrCreateContext(), node, store, wal, (to, payload) -> true,
+        new RaftPeers(), sm, RaftTiming.lan(), new SimpleMeterRegistry());
+    Futures.await(raft.start());
+    await().atMost(Duration.ofSeconds(10)).until(() -> Futures.await(raft.state()).isLeader()
+        && Futures.await(raft.state()).appliedIndex() == 2);
+    return raft;
+  }
+
+  @Test
+  void aProposalIsAcknowledgedOnlyAfterItsSyncAndLaterOnesShareTheNextSync() throws Exception {
+    ControlledStore store = new ControlledStore();
+    List<Long> applied = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RaftRuntime raft = start(store, applied);
+    store.hold.set(true);
+    Future<Object> first = raft.propose(new byte[] {1});
+    assertThat(store.entered.tryAcquire(10, TimeUnit.SECONDS)).as("the first sync started").isTrue();
+    List<Future<Object>> later = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      later.add(raft.propose(new byte[] {2}));
+    }
+    // make sure the ten proposals reached the node while the sync is still held
+    Futures.await(raft.state());
+    assertThat(first.isComplete()).as("not acknowledged while its sync is in flight").isFalse();
+    assertThat(later).noneMatch(Future::isComplete);
+    int syncsBefore = store.syncs.get();
+    store.hold.set(false);
+    store.release.countDown();
+    assertThat(Futures.await(first)).isEqualTo(3L);
+    for (int i = 0; i < later.size(); i++) {
+      assertThat(Futures.await(later.get(i))).isEqualTo(4L + i);
+    }
+    assertThat(store.syncs.get() - syncsBefore).as("held sync + one group commit").isEqualTo(2);
+    synchronized (store.entriesPerSync) {
+      assertThat(store.entriesPerSync.get(store.entriesPerSync.size() - 1)).isEqualTo(10);
+    }
+    assertThat(applied).endsWith(3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L);
+  }
+
+  @Test
+  void aStorageFailureStopsRaftAndFailsWhatWaits() {
+    ControlledStore store = new ControlledStore();
+    RaftRuntime raft = start(store, new ArrayList<>());
+    store.fail.set(true);
+    Throwable failure = Futures.awaitFailure(raft.propose(new byte[] {1}));
+    assertThat(failure).isInstanceOf(RaftRequestException.class);
+    assertThat(((RaftRequestException) failure).kind()).isEqualTo(RaftRequestException.Kind.STOPPED);
+    RaftState state = Futures.await(raft.state());
+    assertThat(state.failure()).startsWith("storage failed").contains("No space left on device");
+    assertThat(state.isLeader()).isFalse();
+    RaftRequestException next = (RaftRequestException) Futures.awaitFailure(raft.propose(new byte[] {2}));
+    assertThat(next.kind()).isEqualTo(RaftRequestException.Kind.STOPPED);
+    Futures.await(raft.stop());
+  }
+}
