@@ -38,10 +38,11 @@ class CliClusterOfThreeTest {
   static List<Integer> freeGossipPorts(int n) throws IOException {
     List<Integer> ports = new ArrayList<>();
     while (ports.size() < n) {
-      try (ServerSocket tcp = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-           DatagramSocket udp = new DatagramSocket(tcp.getLocalPort(), InetAddress.getLoopbackAddress())) {
-        if (!ports.contains(tcp.getLocalPort())) {
-          ports.add(tcp.getLocalPort());
+      try (ServerSocket tcp = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        int port = tcp.getLocalPort();
+        new DatagramSocket(port, InetAddress.getLoopbackAddress()).close(); // free on UDP too
+        if (!ports.contains(port)) {
+          ports.add(port);
         }
       } catch (IOException e) {
         // the UDP port is taken: try another
