@@ -2,6 +2,7 @@ package io.conclave.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.conclave.daemon.MainStart;
 import io.conclave.daemon.cluster.ClusterControl;
 import io.conclave.daemon.cluster.ClusterControlException;
 import io.conclave.daemon.cluster.ClusterSnapshot;
@@ -98,7 +99,7 @@ class CliClusterTest {
   static void startDaemon() {
     DaemonConfig config = ((ConfigLoader.Run) new ConfigLoader(() -> "n1").load("--dev", "--node", "n1",
         "--http-port", "0", "--gossip-port", "0", "--raft-port", "0")).config();
-    daemon = Daemon.start(config, RUNTIME, Duration.ofSeconds(20));
+    daemon = MainStart.retryingPortClash(() -> Daemon.start(config, RUNTIME, Duration.ofSeconds(20)));
     addr = "http://127.0.0.1:" + daemon.httpPort();
   }
 
