@@ -151,6 +151,21 @@ class CliArgsTest {
   }
 
   @Test
+  void binConclaveSaysHowToBuildWhenTheJarIsMissing(@org.junit.jupiter.api.io.TempDir java.nio.file.Path root)
+      throws Exception {
+    java.nio.file.Path script = java.nio.file.Path.of("..", "bin", "conclave");
+    java.nio.file.Files.createDirectories(root.resolve("bin"));
+    java.nio.file.Path copy = java.nio.file.Files.copy(script, root.resolve("bin").resolve("conclave"));
+    Process process = new ProcessBuilder("bash", copy.toString(), "members").redirectErrorStream(false).start();
+    String err = new String(process.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String out = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).isEqualTo(1);
+    assertThat(out).isEmpty();
+    assertThat(err.lines().toList()).containsExactly("conclave: cli jar not found under " + root.toRealPath()
+        + "/cli/target; build it first: mvn -B -q -DskipTests package");
+  }
+
+  @Test
   void keysAreEncodedPerByteAndSlashesKept() {
     assertThat(ApiClient.encodeKey("web/app 1/%?#é")).isEqualTo("web/app%201/%25%3F%23%C3%A9");
     assertThat(ApiClient.encodeKey("a-b_c.d~e")).isEqualTo("a-b_c.d~e");

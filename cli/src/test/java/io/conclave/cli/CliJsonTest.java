@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Random;
 import net.jqwik.api.ForAll;
@@ -69,8 +68,7 @@ class CliJsonTest {
     if (expected.isObject()) {
       assertThat(actual.isObject()).as(context).isTrue();
       assertThat(actual.size()).as(context).isEqualTo(expected.size());
-      for (Iterator<Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> it = expected.fields(); it.hasNext(); ) {
-        Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e = it.next();
+      for (Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e : expected.properties()) {
         assertSame(actual.path(e.getKey()), e.getValue(), context);
       }
     } else if (expected.isArray()) {

@@ -180,15 +180,24 @@ class CliKvTest {
       }
     }
 
-    @Override
-    public void close() throws InterruptedException {
+    /** Interrupts the watch (as Ctrl-C would end it) and waits for it to return. */
+    void stop() {
       thread.interrupt();
-      thread.join(10_000);
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    @Override
+    public void close() {
+      stop();
     }
   }
 
   @Test
-  void watchPrintsTheValueThenEachChangeUntilInterrupted() throws InterruptedException {
+  void watchPrintsTheValueThenEachChangeUntilInterrupted() {
     try (Watch watch = new Watch("cfg/mode")) {
       await().atMost(Duration.ofSeconds(10)).until(() -> watch.lines().size() == 1);
       assertThat(watch.lines().get(0)).matches("\\d+  cfg/mode  \\(absent\\)");
@@ -207,7 +216,7 @@ class CliKvTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> watch.lines().size() == 4);
       assertThat(watch.lines().get(3)).endsWith("  cfg/mode  (absent)");
 
-      watch.close();
+      watch.stop();
       assertThat(watch.thread.isAlive()).isFalse();
       assertThat(watch.exitCode).isEqualTo(130);
       assertThat(watch.err.toString()).isEmpty();
@@ -220,7 +229,7 @@ class CliKvTest {
   }
 
   @Test
-  void watchInJsonPrintsOneApiArrayPerChange() throws InterruptedException {
+  void watchInJsonPrintsOneApiArrayPerChange() {
     ok("kv", "put", "j", "1");
     try (Watch watch = new Watch("j", "--format", "json", "--wait", "30s")) {
       await().atMost(Duration.ofSeconds(10)).until(() -> watch.lines().size() == 1);

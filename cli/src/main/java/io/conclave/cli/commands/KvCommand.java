@@ -15,10 +15,15 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code conclave kv ...}: the key/value store through Consul's {@code /v1/kv/<key>} (SPEC.md).
@@ -27,7 +32,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "kv", description = "Read, write, delete and watch keys of the replicated key/value store.",
     subcommands = {KvCommand.Get.class, KvCommand.Put.class, KvCommand.Delete.class, KvCommand.Watch.class})
 public final class KvCommand implements Runnable {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Override
   public void run() {
@@ -47,7 +52,7 @@ public final class KvCommand implements Runnable {
     return new String(Base64.getDecoder().decode(value.asText()), StandardCharsets.UTF_8);
   }
 
-  static void requireKey(picocli.CommandLine commandLine, String key) {
+  static void requireKey(CommandLine commandLine, String key) {
     if (key == null || key.isEmpty()) {
       throw new ParameterException(commandLine, "Missing required parameter: 'KEY'");
     }
@@ -227,6 +232,7 @@ public final class KvCommand implements Runnable {
   public static final class Watch extends ApiCommand {
     static final long PACE_MS_MIN = 100;
     static final long PACE_MS_MAX = 5_000;
+    static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
 
     @Parameters(index = "0", paramLabel = "KEY", description = "The key to watch.")
     String key;
@@ -295,7 +301,7 @@ public final class KvCommand implements Runnable {
 
     /** Go-style durations the daemon accepts: a whole number and ms, s, m or h; at most 10 minutes. */
     Duration parseWait(String text) {
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)").matcher(text);
+      Matcher m = DURATION.matcher(text);
       if (!m.matches()) {
         throw new ParameterException(spec.commandLine(), "--wait: '" + text + "' is not a duration like 30s or 5m");
       }

@@ -6,13 +6,15 @@ import io.conclave.cli.JsonNode;
 import io.conclave.cli.Table;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** {@code conclave raft ...}: the Raft group. */
 @Command(name = "raft", description = "Inspect the Raft group.", subcommands = RaftCommand.Peers.class)
 public final class RaftCommand implements Runnable {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Override
   public void run() {
