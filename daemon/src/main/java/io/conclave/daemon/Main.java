@@ -1,6 +1,7 @@
 package io.conclave.daemon;
 
 import ch.qos.logback.classic.Level;
+import io.conclave.daemon.bridge.AutopilotSettings;
 import io.conclave.daemon.bridge.BridgeSettings;
 import io.conclave.daemon.bridge.ClientRuntime;
 import io.conclave.daemon.bridge.ServerRuntime;
@@ -9,6 +10,7 @@ import io.conclave.daemon.config.ConfigLoader;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.config.LogLevel;
 import io.conclave.daemon.raft.RaftClusterRuntime;
+import io.conclave.daemon.kv.KvEntry;
 import io.conclave.daemon.kv.KvRuntime;
 import io.conclave.daemon.kv.KvStateMachine;
 import io.conclave.daemon.kv.RaftKvBackend;
@@ -108,7 +110,10 @@ public final class Main {
     if (config.raftEnabled()) {
       KvStateMachine store = new KvStateMachine();
       RaftClusterRuntime raft = RaftClusterRuntime.standalone(RaftKvBackend.stateMachine(store));
-      runtime = new KvRuntime(new ServerRuntime(raft, BridgeSettings.defaults()), raft, store);
+      // autopilot's cluster-wide thresholds live in the replicated store (key conclave/autopilot)
+      ServerRuntime server = new ServerRuntime(raft, BridgeSettings.defaults())
+          .withClusterSettings(() -> store.get(AutopilotSettings.KEY).entry().map(KvEntry::value));
+      runtime = new KvRuntime(server, raft, store);
     } else {
       runtime = new ClientRuntime(BridgeSettings.defaults());
     }

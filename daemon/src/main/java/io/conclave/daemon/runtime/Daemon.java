@@ -104,16 +104,7 @@ public final class Daemon {
     Promise<Void> leaveRequested = Promise.promise();
     Daemon daemon = new Daemon(config, vertx, registry, runtime, dataDir, bound, leaveRequested);
     String host = config.bind();
-    Future<Void> started = UdpTransport.bind(context, "gossip-udp", host, config.gossipPort(), config.encrypt(), registry)
-        .recover(e -> Future.failedFuture(bindFailure("gossip (udp)", host, config.gossipPort(), e)))
-        .compose(udp -> {
-          bound.gossipUdp = udp;
-          // TCP push-pull shares the gossip port number; with port 0 it takes UDP's ephemeral port
-          Optional<PacketSealer> sealer = config.encrypt().map(key -> new PacketSealer(Optional.of(key)));
-          return FramedTransport.start(context, "gossip-tcp", host, udp.port(), FramedOptions.defaults(),
-                  registry, sealer, new SplittableRandom())
-              .recover(e -> Future.failedFuture(bindFailure("gossip (tcp)", host, udp.port(), e)));
-        })
+    Future<Void> started = bindGossip(context, config, registry, bound, GOSSIP_BIND_ATTEMPTS)
         .compose(tcp -> {
           bound.gossipTcp = tcp;
           if (!config.raftEnabled()) {
@@ -159,6 +150,35 @@ public final class Daemon {
         bound.raftTcp == null ? "off" : host + ":" + bound.raftTcp.port(), config.advertise(),
         config.encrypt().isPresent());
     return daemon;
+  }
+
+  /** Tries for an ephemeral gossip port whose number is free for both UDP and TCP. */
+  private static final int GOSSIP_BIND_ATTEMPTS = 8;
+
+  /**
+   * Binds gossip UDP, then TCP push-pull on the same port number. With {@code --gossip-port 0} the
+   * UDP socket takes an ephemeral port that another process may already hold on TCP: then both are
+   * released and the pair is tried again on a new port, a bounded number of times.
+   */
+  private static Future<FramedTransport> bindGossip(Context context, DaemonConfig config, PrometheusMeterRegistry registry,
+      Bound bound, int attemptsLeft) {
+    String host = config.bind();
+    return UdpTransport.bind(context, "gossip-udp", host, config.gossipPort(), config.encrypt(), registry)
+        .recover(e -> Future.failedFuture(bindFailure("gossip (udp)", host, config.gossipPort(), e)))
+        .compose(udp -> {
+          bound.gossipUdp = udp;
+          Optional<PacketSealer> sealer = config.encrypt().map(key -> new PacketSealer(Optional.of(key)));
+          return FramedTransport.start(context, "gossip-tcp", host, udp.port(), FramedOptions.defaults(),
+                  registry, sealer, new SplittableRandom())
+              .recover(e -> {
+                if (config.gossipPort() == 0 && attemptsLeft > 1) {
+                  LOG.debug("gossip tcp port {} taken, trying another ephemeral port", udp.port());
+                  bound.gossipUdp = null;
+                  return udp.close().compose(v -> bindGossip(context, config, registry, bound, attemptsLeft - 1));
+                }
+                return Future.failedFuture(bindFailure("gossip (tcp)", host, udp.port(), e));
+              });
+        });
   }
 
   /** The control the HTTP API uses: the runtime's, with leave also ending the process. */
