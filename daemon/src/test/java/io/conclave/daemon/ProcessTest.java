@@ -121,4 +121,65 @@ class ProcessTest {
     assertThat(daemon.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(daemon.process().exitValue()).as("output %s", daemon.lines()).isZero();
   }
+
+  /** A port number free on 127.0.0.1 for both UDP and TCP right now (gossip uses both). */
+  static int freeGossipPort() throws IOException {
+    for (int i = 0; i < 20; i++) {
+      try (java.net.DatagramSocket udp = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress());
+           java.net.ServerSocket tcp = new java.net.ServerSocket(udp.getLocalPort(), 1, java.net.InetAddress.getLoopbackAddress())) {
+        return udp.getLocalPort();
+      } catch (java.net.BindException taken) {
+        // try another
+      }
+    }
+    throw new IOException("no port free for both UDP and TCP");
+  }
+
+  static String get(int port, String path) throws IOException, InterruptedException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(5)).build();
+    return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  /**
+   * Three real server processes sharing one join list bootstrap one group from gossip
+   * (--bootstrap-expect 3): every endpoint agrees on the leader, the leader takes a KV write, and
+   * SIGTERM stops each with exit 0.
+   */
+  @Test
+  void threeServerProcessesFormOneGroup() throws Exception {
+    int[] gossip = {freeGossipPort(), freeGossipPort(), freeGossipPort()};
+    List<String> joins = new ArrayList<>();
+    for (int g : gossip) joins.addAll(List.of("--join", "127.0.0.1:" + g));
+    List<Daemon> daemons = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      List<String> args = new ArrayList<>(List.of("--server", "--node", "s" + (i + 1), "--bootstrap-expect", "3",
+          "--data-dir", Files.createDirectories(dir.resolve("s" + (i + 1))).toString(),
+          "--http-port", "0", "--gossip-port", String.valueOf(gossip[i]), "--raft-port", "0"));
+      args.addAll(joins);
+      daemons.add(launch(args.toArray(String[]::new)));
+    }
+    int[] http = new int[3];
+    for (int i = 0; i < 3; i++) http[i] = awaitStarted(daemons.get(i));
+    await().atMost(START).until(() -> {
+      for (int port : http) if (statusOf(port, "GET", "/v1/health") != 200) return false;
+      return true;
+    });
+    String leader = get(http[0], "/v1/status/leader");
+    assertThat(leader).startsWith("\"127.0.0.1:");
+    int leaderHttp = -1;
+    for (int port : http) {
+      assertThat(get(port, "/v1/status/peers")).contains(leader.replace("\"", ""));
+      assertThat(get(port, "/v1/agent/members")).contains("\"s1\"").contains("\"s2\"").contains("\"s3\"");
+      if (get(port, "/v1/health").contains("\"role\":\"leader\"")) leaderHttp = port;
+    }
+    assertThat(leaderHttp).isPositive();
+    HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + leaderHttp + "/v1/kv/proc"))
+        .PUT(HttpRequest.BodyPublishers.ofString("ok")).build();
+    assertThat(HttpClient.newHttpClient().send(put, HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("true");
+    for (Daemon d : daemons) d.process().destroy(); // SIGTERM: graceful leave
+    for (Daemon d : daemons) {
+      assertThat(d.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(d.process().exitValue()).as("output %s", d.lines()).isZero();
+    }
+  }
 }
