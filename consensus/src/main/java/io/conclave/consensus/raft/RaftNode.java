@@ -326,7 +326,9 @@ public final class RaftNode {
    *
    * @param lease when true, the leader answers at once while its lease holds (a majority confirmed
    *     its leadership less than {@code electionTimeout - leaseDrift} ticks ago); this trusts bounded
-   *     clock drift. When false, or without a valid lease, the leader confirms with a heartbeat round.
+   *     clock drift, and the runtime must stop lease reads after its process stalled (a paused
+   *     leader's ticks stop while followers' run on). When false, or without a valid lease, the leader
+   *     confirms with a heartbeat round.
    *     A follower forwards the request to its leader.
    */
   public void read(long requestId, boolean lease) {
@@ -1040,6 +1042,11 @@ public final class RaftNode {
     return log.committed();
   }
 
+  /**
+   * Highest index handed to the application through {@link Ready#committed()}: it advances when
+   * {@code ready()} hands entries out, before the runtime has applied them (the runtime keeps its own
+   * applied index for serving reads).
+   */
   public long appliedIndex() {
     return log.applied();
   }
