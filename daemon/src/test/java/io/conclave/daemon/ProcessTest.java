@@ -164,10 +164,16 @@ class ProcessTest {
       for (int port : http) if (statusOf(port, "GET", "/v1/health") != 200) return false;
       return true;
     });
+    // The first election may split while connections come up: wait until all three agree.
+    await().atMost(START).until(() -> {
+      String first = get(http[0], "/v1/status/leader");
+      return first.startsWith("\"127.0.0.1:") && first.equals(get(http[1], "/v1/status/leader"))
+          && first.equals(get(http[2], "/v1/status/leader"));
+    });
     String leader = get(http[0], "/v1/status/leader");
-    assertThat(leader).startsWith("\"127.0.0.1:");
     int leaderHttp = -1;
     for (int port : http) {
+      assertThat(get(port, "/v1/status/leader")).isEqualTo(leader);
       assertThat(get(port, "/v1/status/peers")).contains(leader.replace("\"", ""));
       assertThat(get(port, "/v1/agent/members")).contains("\"s1\"").contains("\"s2\"").contains("\"s3\"");
       if (get(port, "/v1/health").contains("\"role\":\"leader\"")) leaderHttp = port;
