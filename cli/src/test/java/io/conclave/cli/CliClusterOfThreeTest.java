@@ -95,8 +95,9 @@ class CliClusterOfThreeTest {
     assertThat(peers.out().lines().filter(line -> line.contains(" leader ")).toList()).singleElement().asString()
         .startsWith(leader + " ");
 
-    // written on the leader: the daemon does not forward writes from followers yet (503, one line)
-    CliRun.Result put = on(leader, "kv", "put", "app/mode", "blue");
+    // written on a follower (it hands the write to the leader), read on the leader
+    String follower = daemons.keySet().stream().filter(n -> !n.equals(leader)).findFirst().orElseThrow();
+    CliRun.Result put = on(follower, "kv", "put", "app/mode", "blue");
     assertThat(put.exitCode()).as(put.toString()).isZero();
     assertThat(on(leader, "kv", "get", "app/mode").out()).isEqualTo("blue\n");
 

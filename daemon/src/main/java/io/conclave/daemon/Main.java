@@ -1,19 +1,14 @@
 package io.conclave.daemon;
 
 import ch.qos.logback.classic.Level;
-import io.conclave.daemon.bridge.AutopilotSettings;
 import io.conclave.daemon.bridge.BridgeSettings;
 import io.conclave.daemon.bridge.ClientRuntime;
-import io.conclave.daemon.bridge.ServerRuntime;
 import io.conclave.daemon.config.ConfigException;
 import io.conclave.daemon.config.ConfigLoader;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.config.LogLevel;
-import io.conclave.daemon.raft.RaftClusterRuntime;
-import io.conclave.daemon.kv.KvEntry;
 import io.conclave.daemon.kv.KvRuntime;
-import io.conclave.daemon.kv.KvStateMachine;
-import io.conclave.daemon.kv.RaftKvBackend;
+import io.conclave.daemon.raft.RaftTiming;
 import io.conclave.daemon.runtime.ClusterRuntime;
 import io.conclave.daemon.runtime.Daemon;
 import io.conclave.daemon.runtime.StartException;
@@ -105,19 +100,15 @@ public final class Main {
 
   /** Starts a daemon for {@code config}; throws {@link StartException} with the one line to print. */
   static Daemon start(DaemonConfig config) {
-    // servers run gossip and Raft bridged (bootstrap-expect, autopilot); client agents gossip only
-    ClusterRuntime runtime;
-    if (config.raftEnabled()) {
-      KvStateMachine store = new KvStateMachine();
-      RaftClusterRuntime raft = RaftClusterRuntime.standalone(RaftKvBackend.stateMachine(store));
-      // autopilot's cluster-wide thresholds live in the replicated store (key conclave/autopilot)
-      ServerRuntime server = new ServerRuntime(raft, BridgeSettings.defaults())
-          .withClusterSettings(() -> store.get(AutopilotSettings.KEY).entry().map(KvEntry::value));
-      runtime = new KvRuntime(server, raft, store);
-    } else {
-      runtime = new ClientRuntime(BridgeSettings.defaults());
-    }
-    return Daemon.start(config, runtime, START_TIMEOUT);
+    return Daemon.start(config, runtime(config, BridgeSettings.defaults()), START_TIMEOUT);
+  }
+
+  /**
+   * What drives a daemon of {@code config}: a server runs gossip and Raft bridged (bootstrap-expect,
+   * autopilot) with the replicated KV store; a client agent gossips and forwards KV to the servers.
+   */
+  public static ClusterRuntime runtime(DaemonConfig config, BridgeSettings settings) {
+    return config.raftEnabled() ? KvRuntime.server(settings, RaftTiming.lan()) : new ClientRuntime(settings);
   }
 
   private void awaitStopRequest() {

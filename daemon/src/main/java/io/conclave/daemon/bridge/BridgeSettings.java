@@ -15,16 +15,27 @@ import java.util.Objects;
  * @param syncPeriod how often a daemon reconciles Raft and gossip: tags (raft_state, leader, term),
  *     the Raft peer map, a client's leader; default 200 ms. A client's leader knowledge is as fresh
  *     as this, so it must stay well under the health's 1 s warning threshold.
+ * @param forwardBound how long a request that needs the leader may wait for one (retrying through
+ *     elections) before it fails: 500 "No cluster leader" if no leader ever took it; default 7 s,
+ *     Consul's RPC hold timeout. Raising it makes clients wait longer for that answer.
  */
 public record BridgeSettings(GossipSettings gossip, AutopilotSettings autopilot, Duration bootstrapSettle,
-    Duration syncPeriod) {
+    Duration syncPeriod, Duration forwardBound) {
+
+  /** With the default {@link #forwardBound}. */
+  public BridgeSettings(GossipSettings gossip, AutopilotSettings autopilot, Duration bootstrapSettle, Duration syncPeriod) {
+    this(gossip, autopilot, bootstrapSettle, syncPeriod, DEFAULT_FORWARD_BOUND);
+  }
+
+  public static final Duration DEFAULT_FORWARD_BOUND = Duration.ofSeconds(7);
 
   public BridgeSettings {
     Objects.requireNonNull(gossip, "gossip");
     Objects.requireNonNull(autopilot, "autopilot");
-    if (bootstrapSettle.isNegative() || syncPeriod.isNegative() || syncPeriod.isZero()) {
+    if (bootstrapSettle.isNegative() || syncPeriod.isNegative() || syncPeriod.isZero()
+        || forwardBound.isNegative() || forwardBound.isZero()) {
       throw new IllegalArgumentException("bad bridge settings: bootstrapSettle " + bootstrapSettle
-          + ", syncPeriod " + syncPeriod);
+          + ", syncPeriod " + syncPeriod + ", forwardBound " + forwardBound);
     }
   }
 
@@ -34,14 +45,18 @@ public record BridgeSettings(GossipSettings gossip, AutopilotSettings autopilot,
   }
 
   public BridgeSettings withAutopilot(AutopilotSettings a) {
-    return new BridgeSettings(gossip, a, bootstrapSettle, syncPeriod);
+    return new BridgeSettings(gossip, a, bootstrapSettle, syncPeriod, forwardBound);
   }
 
   public BridgeSettings withGossip(GossipSettings g) {
-    return new BridgeSettings(g, autopilot, bootstrapSettle, syncPeriod);
+    return new BridgeSettings(g, autopilot, bootstrapSettle, syncPeriod, forwardBound);
   }
 
   public BridgeSettings withBootstrapSettle(Duration d) {
-    return new BridgeSettings(gossip, autopilot, d, syncPeriod);
+    return new BridgeSettings(gossip, autopilot, d, syncPeriod, forwardBound);
+  }
+
+  public BridgeSettings withForwardBound(Duration d) {
+    return new BridgeSettings(gossip, autopilot, bootstrapSettle, syncPeriod, d);
   }
 }

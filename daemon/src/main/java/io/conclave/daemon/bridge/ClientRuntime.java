@@ -11,6 +11,15 @@ import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.config.Version;
 import io.conclave.daemon.gossip.GossipRuntime;
 import io.conclave.daemon.runtime.ClusterRuntime;
+import io.conclave.daemon.http.Forwarder;
+import io.conclave.daemon.kv.KvProxy;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.ext.web.Router;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import io.conclave.daemon.runtime.RuntimeContext;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -40,6 +49,8 @@ public final class ClientRuntime implements ClusterRuntime {
   private Vertx vertx;
   private long syncTimer = -1;
   private String node;
+  private volatile Forwarder forwarder;
+  private final OperatorForwarding operator = new OperatorForwarding(() -> forwarder);
 
   public ClientRuntime(BridgeSettings settings) {
     this.settings = settings;
@@ -51,6 +62,7 @@ public final class ClientRuntime implements ClusterRuntime {
     node = config.node();
     clock = ctx.clock();
     vertx = ctx.context().owner();
+    forwarder = new Forwarder(vertx, node).bindMetrics(ctx.registry());
     gossip = new GossipRuntime(ctx.context(), config.node(), config.advertise(), ctx.gossipUdp(), ctx.gossipTcp(),
         config.join(), settings.gossip(), ctx.registry(), () -> (System.nanoTime() - startNanos) / 1_000_000,
         new SplittableRandom());
@@ -75,6 +87,34 @@ public final class ClientRuntime implements ClusterRuntime {
     }
   }
 
+  /** The KV API, handed to the servers (see {@link KvProxy}). */
+  @Override
+  public void mountHttp(Vertx vertx, Router router, MeterRegistry registry) {
+    new KvProxy(vertx, forwarder, this::serversLeaderFirst, node + "-" + UUID.randomUUID(),
+        settings.forwardBound()).mount(router);
+  }
+
+  /** Live servers' HTTP addresses: the leader (as the servers gossip it) first, the rest shuffled. */
+  List<String> serversLeaderFirst() {
+    GossipRuntime g = gossip;
+    if (g == null) {
+      return List.of();
+    }
+    List<Member> members = g.members();
+    Optional<String> leaderHttp = LeaderTags.pick(members).flatMap(l -> ServerTags.httpAddressOf(members, l.id()));
+    List<String> rest = new ArrayList<>();
+    for (Member m : members) {
+      if (ServerTags.isServer(m) && ServerTags.isLive(m)) {
+        ServerTags.httpAddress(m).filter(a -> !leaderHttp.equals(Optional.of(a))).ifPresent(rest::add);
+      }
+    }
+    Collections.shuffle(rest, ThreadLocalRandom.current());
+    List<String> out = new ArrayList<>();
+    leaderHttp.ifPresent(out::add);
+    out.addAll(rest);
+    return out;
+  }
+
   @Override
   public ClusterView view() {
     return () -> {
@@ -89,6 +129,11 @@ public final class ClientRuntime implements ClusterRuntime {
 
   @Override
   public ClusterControl control() {
+    return control(true);
+  }
+
+  /** Operator requests go to the leader's HTTP API (once: a forwarded one is refused here). */
+  private ClusterControl control(boolean forwarding) {
     return new ClusterControl() {
       @Override
       public Future<Void> leave() {
@@ -98,19 +143,33 @@ public final class ClientRuntime implements ClusterRuntime {
 
       @Override
       public Future<Void> transferLeadership(Optional<String> targetId) {
-        return unavailable();
+        return leaderHttp(forwarding).map(http -> operator.transferLeadership(http, targetId)).orElseGet(ClientRuntime::unavailable);
       }
 
       @Override
       public Future<Void> removePeer(String id) {
-        return unavailable();
+        return leaderHttp(forwarding).map(http -> operator.removePeer(http, id)).orElseGet(ClientRuntime::unavailable);
+      }
+
+      @Override
+      public ClusterControl direct() {
+        return forwarding ? control(false) : this;
       }
     };
   }
 
+  private Optional<String> leaderHttp(boolean forwarding) {
+    GossipRuntime g = gossip;
+    if (!forwarding || g == null) {
+      return Optional.empty();
+    }
+    List<Member> members = g.members();
+    return LeaderTags.pick(members).flatMap(l -> ServerTags.httpAddressOf(members, l.id()));
+  }
+
   private static Future<Void> unavailable() {
-    return Future.failedFuture(new ClusterControlException(ClusterControlException.Kind.UNAVAILABLE,
-        "this is a client agent; send the request to a server"));
+    return Future.failedFuture(new ClusterControlException(ClusterControlException.Kind.NO_LEADER,
+        "No cluster leader known to this client agent (gossip shows none with an HTTP address)"));
   }
 
   @Override
@@ -119,7 +178,9 @@ public final class ClientRuntime implements ClusterRuntime {
       vertx.cancelTimer(syncTimer);
     }
     GossipRuntime g = gossip;
-    return g == null ? Future.succeededFuture() : g.stop();
+    Forwarder f = forwarder;
+    return (g == null ? Future.<Void>succeededFuture() : g.stop())
+        .eventually(() -> f == null ? Future.succeededFuture() : f.close());
   }
 
   public GossipRuntime gossip() {

@@ -8,6 +8,7 @@ import io.conclave.daemon.cluster.RaftStatus;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.config.Version;
 import io.conclave.daemon.gossip.GossipRuntime;
+import io.conclave.daemon.http.Forwarder;
 import io.conclave.daemon.raft.RaftClusterRuntime;
 import io.conclave.daemon.raft.RaftPeers;
 import io.conclave.daemon.raft.RaftRuntime;
@@ -60,6 +61,7 @@ public final class ServerRuntime implements ClusterRuntime {
   private Vertx vertx;
   private DaemonConfig config;
   private String raftAddress;
+  private String httpAddress;
   private volatile GossipRuntime gossip;
   private volatile Autopilot autopilot;
   private volatile String waitReason = "raft not started";
@@ -69,6 +71,8 @@ public final class ServerRuntime implements ClusterRuntime {
   private long candidateSinceMs;
   private long syncTimer = -1;
   private boolean stopped;
+  private volatile Forwarder forwarder;
+  private final OperatorForwarding operator = new OperatorForwarding(() -> forwarder);
 
   public ServerRuntime(RaftClusterRuntime raft, BridgeSettings settings) {
     this.raft = raft;
@@ -81,6 +85,8 @@ public final class ServerRuntime implements ClusterRuntime {
     vertx = context.owner();
     config = ctx.config();
     raftAddress = new RaftPeers.Address(config.advertise(), ctx.raftTcp().orElseThrow().port()).toString();
+    httpAddress = new RaftPeers.Address(config.advertise(), ctx.httpPort()).toString();
+    forwarder = new Forwarder(vertx, config.node());
     return raft.start(ctx).compose(v -> {
       gossip = new GossipRuntime(context, config.node(), config.advertise(), ctx.gossipUdp(), ctx.gossipTcp(),
           config.join(), settings.gossip(), ctx.registry(), nowMs, new SplittableRandom());
@@ -118,6 +124,7 @@ public final class ServerRuntime implements ClusterRuntime {
     Map<String, String> tags = new TreeMap<>();
     tags.put(ServerTags.ROLE, Member.ROLE_SERVER);
     tags.put(ServerTags.RAFT, raftAddress);
+    tags.put(ServerTags.HTTP, httpAddress);
     tags.put(ServerTags.VERSION, Version.current());
     // any configuration at all means this server belongs to a group (or did): never bootstrap it
     boolean member = s.map(st -> !st.configuration().members().isEmpty()).orElse(false);
@@ -232,6 +239,11 @@ public final class ServerRuntime implements ClusterRuntime {
 
   @Override
   public ClusterControl control() {
+    return control(true);
+  }
+
+  /** With {@code forwarding}, operator requests on a follower go to the leader's HTTP API. */
+  private ClusterControl control(boolean forwarding) {
     ClusterControl inner = raft.control();
     return new ClusterControl() {
       @Override
@@ -244,14 +256,31 @@ public final class ServerRuntime implements ClusterRuntime {
 
       @Override
       public Future<Void> transferLeadership(Optional<String> targetId) {
-        return inner.transferLeadership(targetId);
+        return leaderElsewhere(forwarding).compose(http -> http.isPresent()
+            ? operator.transferLeadership(http.get(), targetId) : inner.transferLeadership(targetId));
       }
 
       @Override
       public Future<Void> removePeer(String id) {
-        return inner.removePeer(id);
+        return leaderElsewhere(forwarding).compose(http -> http.isPresent()
+            ? operator.removePeer(http.get(), id) : inner.removePeer(id));
+      }
+
+      @Override
+      public ClusterControl direct() {
+        return forwarding ? control(false) : this;
       }
     };
+  }
+
+  /** The leader's HTTP address when another server leads and gossip knows where it listens. */
+  private Future<Optional<String>> leaderElsewhere(boolean forwarding) {
+    Future<RaftRuntime> r = raft.raft();
+    if (!forwarding || !r.isComplete() || r.failed()) {
+      return Future.succeededFuture(Optional.empty());
+    }
+    return r.result().state().map(s -> s.isLeader() || s.leaderId().isEmpty()
+        ? Optional.<String>empty() : httpAddressOf(s.leaderId()));
   }
 
   @Override
@@ -274,7 +303,8 @@ public final class ServerRuntime implements ClusterRuntime {
     context.runOnContext(v -> halt.run());
     return halted.future()
         .compose(v -> gossip == null ? Future.succeededFuture() : gossip.stop())
-        .compose(v -> raft.stop());
+        .compose(v -> raft.stop())
+        .eventually(() -> forwarder == null ? Future.succeededFuture() : forwarder.close());
   }
 
   /**
@@ -286,6 +316,18 @@ public final class ServerRuntime implements ClusterRuntime {
   public ServerRuntime withClusterSettings(Supplier<Optional<byte[]>> source) {
     this.clusterSettings = java.util.Objects.requireNonNull(source, "source");
     return this;
+  }
+
+  /**
+   * The HTTP address of the live server {@code node} as gossip shows it (this server's own when it
+   * is {@code node}); empty before start or when gossip does not know it. Thread-safe.
+   */
+  public Optional<String> httpAddressOf(String node) {
+    GossipRuntime g = gossip;
+    if (config != null && node.equals(config.node())) {
+      return Optional.ofNullable(httpAddress);
+    }
+    return g == null ? Optional.empty() : ServerTags.httpAddressOf(g.members(), node);
   }
 
   /** This daemon's gossip (after start). */

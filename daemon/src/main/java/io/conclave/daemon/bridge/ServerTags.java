@@ -10,6 +10,8 @@ import java.util.Optional;
  * <ul>
  *   <li>{@code role}: {@code server} or {@code client};
  *   <li>{@code raft}: a server's Raft address {@code host:port} (feeds the Raft peer map);
+ *   <li>{@code http}: a server's HTTP address {@code host:port}, where followers and client agents
+ *       forward requests that need the leader;
  *   <li>{@code raft_state}: {@code none} while a server has no Raft state (bootstrap-expect counts
  *       only those), {@code member} once it has some;
  *   <li>{@code leader}, {@code term}: the leader a server follows and its term (client agents learn
@@ -20,6 +22,7 @@ import java.util.Optional;
 public final class ServerTags {
   public static final String ROLE = "role";
   public static final String RAFT = "raft";
+  public static final String HTTP = "http";
   public static final String RAFT_STATE = "raft_state";
   public static final String LEADER = "leader";
   public static final String TERM = "term";
@@ -41,6 +44,21 @@ public final class ServerTags {
   public static Optional<String> raftAddress(Member m) {
     String a = m.tags().get(RAFT);
     return a == null || a.isEmpty() ? Optional.empty() : Optional.of(a);
+  }
+
+  public static Optional<String> httpAddress(Member m) {
+    String a = m.tags().get(HTTP);
+    return a == null || a.isEmpty() ? Optional.empty() : Optional.of(a);
+  }
+
+  /** The HTTP address gossip shows for the live server {@code node}. */
+  public static Optional<String> httpAddressOf(java.util.List<Member> members, String node) {
+    for (Member m : members) {
+      if (m.name().equals(node) && isServer(m) && isLive(m)) {
+        return httpAddress(m);
+      }
+    }
+    return Optional.empty();
   }
 
   public static boolean hasRaftState(Member m) {

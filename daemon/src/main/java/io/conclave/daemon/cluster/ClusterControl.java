@@ -25,4 +25,12 @@ public interface ClusterControl {
 
   /** Removes the server with Raft ID {@code id} from the configuration, via the leader. */
   Future<Void> removePeer(String id);
+
+  /**
+   * The same control without forwarding, for a request another daemon already forwarded here: it
+   * is served on this daemon or refused, never sent on (one hop at most). Default: this.
+   */
+  default ClusterControl direct() {
+    return this;
+  }
 }

@@ -140,7 +140,7 @@ public final class HttpApi {
 
   private void transferLeader(RoutingContext ctx) {
     Optional<String> id = Optional.ofNullable(ctx.queryParams().get("id")).filter(s -> !s.isEmpty());
-    control.transferLeadership(id)
+    controlFor(ctx).transferLeadership(id)
         .onSuccess(v -> json(ctx, 200, Map.of("Success", true)))
         .onFailure(ctx::fail);
   }
@@ -154,7 +154,7 @@ public final class HttpApi {
       return;
     }
     if (id != null && !id.isEmpty()) {
-      control.removePeer(id).onSuccess(v -> ctx.response().setStatusCode(200).end()).onFailure(ctx::fail);
+      controlFor(ctx).removePeer(id).onSuccess(v -> ctx.response().setStatusCode(200).end()).onFailure(ctx::fail);
       return;
     }
     withSnapshot(ctx, s -> {
@@ -167,8 +167,13 @@ public final class HttpApi {
         text(ctx, 400, "address \"" + address + "\" was not found in the Raft configuration");
         return;
       }
-      control.removePeer(byAddress.get()).onSuccess(v -> ctx.response().setStatusCode(200).end()).onFailure(ctx::fail);
+      controlFor(ctx).removePeer(byAddress.get()).onSuccess(v -> ctx.response().setStatusCode(200).end()).onFailure(ctx::fail);
     });
+  }
+
+  /** A request another daemon forwarded is served here, never forwarded again. */
+  private ClusterControl controlFor(RoutingContext ctx) {
+    return ctx.request().getHeader(Forwarder.HOPS_HEADER) != null ? control.direct() : control;
   }
 
   private void withSnapshot(RoutingContext ctx, java.util.function.Consumer<ClusterSnapshot> answer) {

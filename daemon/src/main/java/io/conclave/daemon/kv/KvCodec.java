@@ -191,7 +191,32 @@ public final class KvCodec {
     }
   }
 
-  // ---- results (the dedupe table of a snapshot) ----
+  // ---- results (the dedupe table of a snapshot; a leader's answer to a forwarded write) ----
+
+  public static byte[] encodeResult(KvResult result) {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(64);
+    try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+      writeResult(out, result);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // a byte array does not fail
+    }
+    return bytes.toByteArray();
+  }
+
+  public static KvResult decodeResult(byte[] bytes) throws KvCodecException {
+    DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+    try {
+      KvResult r = readResult(in);
+      if (in.available() > 0) {
+        throw new KvCodecException(in.available() + " trailing bytes after the result");
+      }
+      return r;
+    } catch (EOFException e) {
+      throw new KvCodecException("truncated result (" + bytes.length + " bytes)");
+    } catch (IOException e) {
+      throw new KvCodecException("unreadable result: " + e.getMessage(), e);
+    }
+  }
 
   static void writeResult(DataOutput out, KvResult result) throws IOException {
     if (result instanceof KvResult.Bool b) {

@@ -1,5 +1,7 @@
 package io.conclave.daemon.kv;
 
+import io.conclave.daemon.http.Forwarder;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.conclave.daemon.cluster.ClusterControlException;
@@ -56,7 +58,10 @@ public final class KvHttp {
 
   static final String JSON = "application/json";
   static final String TEXT = "text/plain; charset=utf-8";
-  private static final String KV_PREFIX = "/v1/kv";
+  static final String KV_PREFIX = "/v1/kv";
+  static final String TXN_PATH = "/v1/txn";
+  /** The {@link RequestId} ({@code agent/seq}) a forwarding client agent gave a write. */
+  public static final String REQUEST_ID_HEADER = "X-Conclave-Request-Id";
 
   private final Vertx vertx;
   private final KvBackend backend;
@@ -284,7 +289,7 @@ public final class KvHttp {
   }
 
   private void writeBool(RoutingContext ctx, KvCommand command) {
-    onRequestContext(backend.write(KvCodec.encode(KvRequest.of(nextRequestId(), command)))).onSuccess(result -> {
+    onRequestContext(backend.write(KvCodec.encode(KvRequest.of(requestId(ctx), command)))).onSuccess(result -> {
       if (result instanceof KvResult.Bool b) {
         meta(ctx, b.index(), null);
         sendJson(ctx, b.index(), KvJson.bool(b.ok()));
@@ -307,6 +312,37 @@ public final class KvHttp {
 
   RequestId nextRequestId() {
     return new RequestId(agentId, seq.incrementAndGet());
+  }
+
+  /**
+   * The id of a write: the one a forwarding client agent chose ({@link #REQUEST_ID_HEADER} on a
+   * request that carries {@link Forwarder#HOPS_HEADER}), so its retries through another server
+   * apply once; otherwise a new one of this agent. A malformed header is ignored.
+   */
+  RequestId requestId(RoutingContext ctx) {
+    String forwarded = ctx.request().getHeader(Forwarder.HOPS_HEADER);
+    String id = ctx.request().getHeader(REQUEST_ID_HEADER);
+    if (forwarded != null && id != null) {
+      Optional<RequestId> parsed = parseRequestId(id);
+      if (parsed.isPresent()) {
+        return parsed.get();
+      }
+      LOG.debug("bad forwarded request id ignored from={} id=\"{}\"", forwarded, id);
+    }
+    return nextRequestId();
+  }
+
+  /** {@code agent/seq}; the agent may itself contain '/'. */
+  static Optional<RequestId> parseRequestId(String text) {
+    int slash = text.lastIndexOf('/');
+    if (slash <= 0 || slash > 256) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new RequestId(text.substring(0, slash), Long.parseLong(text.substring(slash + 1))));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
   }
 
   // ------------------------------------------------------------------ txn
@@ -358,7 +394,7 @@ public final class KvHttp {
       }).onFailure(e -> fail(ctx, e));
       return;
     }
-    onRequestContext(backend.write(KvCodec.encode(KvRequest.of(nextRequestId(), new KvCommand.Txn(ops))))).onSuccess(result -> {
+    onRequestContext(backend.write(KvCodec.encode(KvRequest.of(requestId(ctx), new KvCommand.Txn(ops))))).onSuccess(result -> {
       if (result instanceof KvResult.Txn t) {
         meta(ctx, t.index(), null);
         sendTxn(ctx, t);
@@ -561,7 +597,7 @@ public final class KvHttp {
     }
   }
 
-  private static void limitBody(RoutingContext ctx, int max) {
+  static void limitBody(RoutingContext ctx, int max) {
     String length = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
     if (length != null) {
       try {
@@ -578,7 +614,7 @@ public final class KvHttp {
     ctx.next();
   }
 
-  private static void tooLarge(RoutingContext ctx, long bytes, int max) {
+  static void tooLarge(RoutingContext ctx, long bytes, int max) {
     text(ctx, 413, "Request body(" + bytes + " bytes) too large, max size: " + max + " bytes");
   }
 
@@ -638,7 +674,7 @@ public final class KvHttp {
     return nl < 0 ? s : s.substring(0, nl);
   }
 
-  private static void text(RoutingContext ctx, int status, String body) {
+  static void text(RoutingContext ctx, int status, String body) {
     if (ctx.response().ended()) {
       return;
     }

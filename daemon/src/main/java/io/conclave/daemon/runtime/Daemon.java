@@ -11,12 +11,14 @@ import io.conclave.daemon.transport.PacketSealer;
 import io.conclave.daemon.transport.UdpTransport;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Context;
+import io.vertx.core.Handler;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.net.BindException;
@@ -29,6 +31,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,7 +87,8 @@ public final class Daemon {
   }
 
   /**
-   * Locks the data dir, binds every listener, starts the runtime, then serves HTTP. Blocks until
+   * Locks the data dir, binds every listener (HTTP answers 503 meanwhile), starts the runtime, then
+   * serves the HTTP API. Blocks until
    * done.
    *
    * @throws StartException naming the cause (port in use, data dir unusable, runtime refused);
@@ -104,6 +108,9 @@ public final class Daemon {
     Promise<Void> leaveRequested = Promise.promise();
     Daemon daemon = new Daemon(config, vertx, registry, runtime, dataDir, bound, leaveRequested);
     String host = config.bind();
+    AtomicReference<Handler<HttpServerRequest>> httpHandler = new AtomicReference<>(req ->
+        req.response().setStatusCode(503).putHeader("Content-Type", "text/plain; charset=utf-8")
+            .end("conclaved is starting"));
     Future<Void> started = bindGossip(context, config, registry, bound, GOSSIP_BIND_ATTEMPTS)
         .compose(tcp -> {
           bound.gossipTcp = tcp;
@@ -118,24 +125,26 @@ public final class Daemon {
               });
         })
         .compose(v -> {
+          // HTTP binds before the runtime starts, so servers can gossip their HTTP address (where
+          // followers and client agents forward requests); until the API is mounted it answers 503.
+          return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS))
+              .requestHandler(req -> httpHandler.get().handle(req))
+              .listen(config.httpPort(), host)
+              .recover(e -> Future.failedFuture(bindFailure("http", host, config.httpPort(), e)));
+        })
+        .compose(http -> {
+          bound.http = http;
           RuntimeContext ctx = new RuntimeContext(context, config, registry, clock, bound.gossipUdp,
-              bound.gossipTcp, Optional.ofNullable(bound.raftTcp), dataDir);
+              bound.gossipTcp, Optional.ofNullable(bound.raftTcp), dataDir, http.actualPort());
           Promise<Void> runtimeStarted = Promise.promise();
           context.runOnContext(x -> runtime.start(ctx).onComplete(runtimeStarted));
           return runtimeStarted.future().onSuccess(x -> bound.runtimeStarted = true);
         })
-        .compose(v -> {
+        .map(v -> {
           HttpApi api = new HttpApi(vertx, config, runtime.view(), daemon.controlForHttp(context),
               registry, clock, healthPolicy);
           runtime.mountHttp(vertx, api.router(), registry);
-          // idle timeout above the longest blocking query (wait up to 10 min plus 1/16 jitter)
-          return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS))
-              .requestHandler(api.router())
-              .listen(config.httpPort(), host)
-              .recover(e -> Future.failedFuture(bindFailure("http", host, config.httpPort(), e)));
-        })
-        .map(http -> {
-          bound.http = http;
+          httpHandler.set(api.router());
           return null;
         });
     try {
@@ -183,8 +192,16 @@ public final class Daemon {
 
   /** The control the HTTP API uses: the runtime's, with leave also ending the process. */
   private ClusterControl controlForHttp(Context context) {
-    ClusterControl inner = runtime.control();
+    return endingOnLeave(runtime.control(), context, true);
+  }
+
+  private ClusterControl endingOnLeave(ClusterControl inner, Context context, boolean forwarding) {
     return new ClusterControl() {
+      @Override
+      public ClusterControl direct() {
+        return forwarding ? endingOnLeave(inner.direct(), context, false) : this;
+      }
+
       @Override
       public Future<Void> leave() {
         return inner.leave()

@@ -21,7 +21,8 @@ import java.util.Optional;
  * @param gossipTcp gossip push-pull frames on the gossip port (TCP)
  * @param raftTcp Raft frames on the Raft port; present only when {@link DaemonConfig#raftEnabled()}
  * @param storage where Raft state lives: the data dir, or nothing with {@code --dev}
+ * @param httpPort the bound HTTP port (servers gossip it so others can forward to them)
  */
 public record RuntimeContext(Context context, DaemonConfig config, MeterRegistry registry,
     InstantSource clock, UdpTransport gossipUdp, FramedTransport gossipTcp,
-    Optional<FramedTransport> raftTcp, Optional<DataDir> storage) {}
+    Optional<FramedTransport> raftTcp, Optional<DataDir> storage, int httpPort) {}

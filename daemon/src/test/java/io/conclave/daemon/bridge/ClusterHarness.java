@@ -8,6 +8,7 @@ import io.conclave.daemon.config.ConfigLoader;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.gossip.GossipSettings;
 import io.conclave.daemon.kv.KvEntry;
+import io.conclave.daemon.kv.KvRuntime;
 import io.conclave.daemon.kv.KvStateMachine;
 import io.conclave.daemon.raft.RaftClusterRuntime;
 import io.conclave.daemon.raft.RaftPeers;
@@ -40,6 +41,8 @@ import java.util.Optional;
  */
 final class ClusterHarness implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(20);
+  /** How long a request waits for a leader here: a few elections, short enough for a test. */
+  static final Duration FORWARD_BOUND = Duration.ofSeconds(3);
   static final ObjectMapper JSON = new ObjectMapper();
 
   final Path dir;
@@ -57,7 +60,7 @@ final class ClusterHarness implements AutoCloseable {
   ClusterHarness(Path dir, AutopilotSettings autopilot) {
     this.dir = dir;
     this.settings = new BridgeSettings(GossipSettings.fastLocal(), autopilot, Duration.ofMillis(300),
-        Duration.ofMillis(100));
+        Duration.ofMillis(100), FORWARD_BOUND);
   }
 
   /** Gossip ports free right now (UDP and TCP), for a join list shared by every daemon. */
@@ -108,6 +111,15 @@ final class ClusterHarness implements AutoCloseable {
         .withClusterSettings(() -> kv.get(AutopilotSettings.KEY).entry().map(KvEntry::value));
     Daemon daemon = Daemon.start(config(name, true, gossipPort, extra), runtime, Duration.ofSeconds(20));
     Node node = new Node(name, daemon, Optional.of(runtime), Optional.empty());
+    nodes.put(name, node);
+    return node;
+  }
+
+  /** A server as {@code conclaved --server} runs it: with the replicated KV store and forwarding. */
+  Node startKvServer(String name, int gossipPort, List<String> extra) {
+    KvRuntime runtime = KvRuntime.server(settings, RaftTiming.lan());
+    Daemon daemon = Daemon.start(config(name, true, gossipPort, extra), runtime, Duration.ofSeconds(20));
+    Node node = new Node(name, daemon, Optional.of((ServerRuntime) runtime.inner()), Optional.empty());
     nodes.put(name, node);
     return node;
   }
@@ -174,6 +186,21 @@ final class ClusterHarness implements AutoCloseable {
       return true;
     });
     return found[0];
+  }
+
+  /** One request to {@code n}'s HTTP API; {@code body} null for none. */
+  HttpResponse<String> send(Node n, String method, String path, String body) {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.httpPort() + path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+        .timeout(Duration.ofSeconds(30)).build();
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   HttpResponse<String> get(Node n, String path) {
