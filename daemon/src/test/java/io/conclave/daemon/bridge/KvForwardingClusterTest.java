@@ -110,6 +110,14 @@ class KvForwardingClusterTest {
     assertThat(cluster.send(c1, "PUT", "/v1/kv/app/b?cas=" + modify, "4").body()).isEqualTo("false");
     assertThat(cluster.send(f1, "GET", "/v1/kv/app/b?raw", null).body()).isEqualTo("3");
 
+    // junk at the internal channel is refused with a reason, and nothing changes
+    ClusterHarness.Node leaderNode = node(leader.id());
+    HttpResponse<String> junk = cluster.send(leaderNode, "POST", "/v1/internal/kv/apply", "\u0007garbage");
+    assertThat(junk.statusCode()).isEqualTo(400);
+    assertThat(junk.body()).startsWith("Bad forwarded command");
+    assertThat(cluster.send(leaderNode, "POST", "/v1/internal/kv/apply", null).statusCode()).isEqualTo(400);
+    assertThat(cluster.send(f1, "GET", "/v1/kv/app/b?raw", null).body()).isEqualTo("3");
+
     // a transaction through the client agent
     HttpResponse<String> txn = cluster.send(c1, "PUT", "/v1/txn",
         "[{\"KV\":{\"Verb\":\"set\",\"Key\":\"app/t\",\"Value\":\"" + b64("t") + "\"}}]");
