@@ -51,6 +51,7 @@ final class RaftRuntimeMetrics {
     gauge("conclave.raft.term", p -> p.term);
     gauge("conclave.raft.commit_index", p -> p.commit);
     gauge("conclave.raft.applied_index", p -> p.applied);
+    gauge("conclave.raft.apply_lag", p -> Math.max(0, p.commit - p.applied)); // entries committed, not yet applied here
     gauge("conclave.raft.last_index", p -> p.lastIndex);
     gauge("conclave.raft.leader", p -> p.leader);
     leaderChanges = Counter.builder("conclave.raft.leader.changes")

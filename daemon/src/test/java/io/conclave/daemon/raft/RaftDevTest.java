@@ -85,7 +85,8 @@ class RaftDevTest {
         .as("removing the last voter is refused").isEqualTo(409);
 
     String scrape = send(daemon, "GET", "/v1/agent/metrics?format=prometheus").body();
-    assertThat(scrape).contains("conclave_raft_leaderships_total 1.0").contains("conclave_raft_term ");
+    assertThat(scrape).contains("conclave_raft_leaderships_total 1.0").contains("conclave_raft_term ")
+        .contains("conclave_raft_apply_lag ");
   }
 
   @Test
