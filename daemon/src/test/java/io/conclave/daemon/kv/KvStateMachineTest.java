@@ -364,7 +364,10 @@ class KvStateMachineTest {
   @Test
   void twoMachinesFedTheSameLogAreEqualAndSoIsOneRestoredMidway() {
     long seed = Long.getLong("kv.seed", System.nanoTime());
-    List<byte[]> log = randomLog(seed, 600);
+    List<byte[]> log = new ArrayList<>(randomLog(seed, 600));
+    // a random log may end having deleted every key (seed 3900839459242 did): end on a write, so
+    // the comparison below is never of two empty stores
+    log.add(KvCodec.encode(KvRequest.of(new KvCommand.Set("tail", b("t"), 0))));
     KvStateMachine a = new KvStateMachine(2, 4);
     KvStateMachine b = new KvStateMachine(2, 4);
     List<KvResult> ra = new ArrayList<>();
