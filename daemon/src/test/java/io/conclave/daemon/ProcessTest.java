@@ -142,7 +142,7 @@ class ProcessTest {
 
   /**
    * Three real server processes sharing one join list bootstrap one group from gossip
-   * (--bootstrap-expect 3): every endpoint agrees on the leader, the leader takes a KV write, and
+   * (--bootstrap-expect 3): every endpoint agrees on the leader, a follower takes a KV write for the leader, and
    * SIGTERM stops each with exit 0.
    */
   @Test
@@ -179,9 +179,12 @@ class ProcessTest {
       if (get(port, "/v1/health").contains("\"role\":\"leader\"")) leaderHttp = port;
     }
     assertThat(leaderHttp).isPositive();
-    HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + leaderHttp + "/v1/kv/proc"))
+    // written on a follower, which hands it to the leader (and retries should leadership move)
+    int followerHttp = leaderHttp == http[0] ? http[1] : http[0];
+    HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + followerHttp + "/v1/kv/proc"))
         .PUT(HttpRequest.BodyPublishers.ofString("ok")).build();
     assertThat(HttpClient.newHttpClient().send(put, HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("true");
+    assertThat(get(leaderHttp, "/v1/kv/proc?raw")).isEqualTo("ok");
     for (Daemon d : daemons) d.process().destroy(); // SIGTERM: graceful leave
     for (Daemon d : daemons) {
       assertThat(d.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
