@@ -431,6 +431,11 @@ public final class SegmentedLogStore implements LogStore {
     return snapshotIndex;
   }
 
+  /** The newest snapshot's file (saved or recovered), or null when there is none: for error messages. */
+  public Path snapshotFile() {
+    return snapshotSeq == 0 ? null : dir.resolve(SnapshotFiles.fileName(snapshotSeq));
+  }
+
   /** Segment files the log occupies now. */
   public int segmentCount() {
     return segmentCount;
