@@ -7,6 +7,8 @@ import io.conclave.daemon.raft.RaftState;
 import io.conclave.daemon.raft.StateMachine;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.io.InputStream;
 
 /**
  * {@link KvBackend} over the Raft runtime: writes are {@link RaftRuntime#propose}d and answered
@@ -39,9 +41,36 @@ public final class RaftKvBackend implements KvBackend {
     this.timerId = vertx.setPeriodic(STATE_REFRESH_MS, id -> refresh());
   }
 
-  /** The Raft side of the wiring: committed KV commands applied in log order. */
+  /**
+   * The Raft side of the wiring: committed KV commands applied in log order, snapshots captured
+   * with {@link KvStateMachine#capture} and restored with {@link KvStateMachine#readSnapshot}.
+   */
   public static StateMachine stateMachine(KvStateMachine store) {
-    return store::apply;
+    return new StateMachine() {
+      @Override
+      public Object apply(long index, byte[] command) {
+        return store.apply(index, command);
+      }
+
+      @Override
+      public boolean snapshots() {
+        return true;
+      }
+
+      @Override
+      public Capture snapshot() {
+        return store.capture()::writeTo;
+      }
+
+      @Override
+      public Restore prepareRestore(InputStream in) throws IOException {
+        try {
+          return store.readSnapshot(in)::install;
+        } catch (KvCodecException e) {
+          throw new IOException("not a KV snapshot this server reads: " + e.getMessage(), e);
+        }
+      }
+    };
   }
 
   /** Stops refreshing the leader state. */
