@@ -42,6 +42,11 @@ public interface LogStore extends Closeable {
    * of them when the stored entry at the snapshot's index has another term or is missing, else those
    * up to its index. After a crash, recovery returns either the previous snapshot or this one, never
    * a part of one.
+   *
+   * <p>A snapshot at or below the index of the stored one (the latest saved, durable or not) is
+   * ignored: the stored one already covers it, and cutting the log back to it would lose entries
+   * after it. The daemon can hit this when a snapshot it took locally reaches the store after a
+   * newer one installed from the leader; RaftNode itself never hands out such a snapshot.
    */
   default void saveSnapshot(Snapshot snapshot) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " does not store snapshots");

@@ -101,6 +101,7 @@ public final class MemoryLogStore implements LogStore {
     }
 
     void saveSnapshot(Snapshot s) {
+      if (snapshot != null && s.index() <= snapshot.index()) return; // stale or duplicate: see LogStore
       long i = s.index();
       boolean matches = i >= first && i <= lastIndex() && entries.get((int) (i - first)).term() == s.term();
       if (matches) {

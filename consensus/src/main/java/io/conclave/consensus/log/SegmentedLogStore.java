@@ -290,12 +290,14 @@ public final class SegmentedLogStore implements LogStore {
    * snapshot files are deleted once this one is durable. The SNAPSHOT record that orders the cut
    * among the appends is buffered like an append and durable at the next {@link #sync()}; if a
    * crash loses it, recovery finds the newer file and redoes the cut. Costs one write of the data
-   * and two fsyncs (file, directory).
+   * and two fsyncs (file, directory). A snapshot at or below the stored one's index is ignored
+   * (nothing written): see {@link LogStore#saveSnapshot}.
    */
   @Override
   public void saveSnapshot(Snapshot s) {
     Objects.requireNonNull(s, "snapshot");
     checkUsable();
+    if (snapshotSeq != 0 && s.index() <= snapshotIndex) return;
     long seq = snapshotSeq + 1;
     boolean kept = terms.termAt(s.index()) == s.term();
     try {
@@ -427,6 +429,11 @@ public final class SegmentedLogStore implements LogStore {
   /** Index of the newest snapshot saved or recovered, 0 when none. */
   public long snapshotIndex() {
     return snapshotIndex;
+  }
+
+  /** The newest snapshot's file (saved or recovered), or null when there is none: for error messages. */
+  public Path snapshotFile() {
+    return snapshotSeq == 0 ? null : dir.resolve(SnapshotFiles.fileName(snapshotSeq));
   }
 
   /** Segment files the log occupies now. */

@@ -1113,6 +1113,25 @@ public final class RaftNode {
     return metrics;
   }
 
+  /**
+   * Term of the entry at {@code index} in the in-memory log (the snapshot's term at the log's start
+   * offset), -1 outside it: with {@link #configurationAt}, what a runtime needs to store a snapshot
+   * it takes at an applied index before it calls {@link #compact}.
+   */
+  public long termAt(long index) {
+    return log.term(index);
+  }
+
+  /**
+   * The configuration in force at {@code index}, which must lie in the in-memory log or be its start
+   * offset (checked: a compacted index has no answer).
+   */
+  public Configuration configurationAt(long index) {
+    RaftLog.check(index >= log.snapshotIndex() && index <= log.lastIndex(),
+        "configuration at %d outside the log [%d, %d]", index, log.snapshotIndex(), log.lastIndex());
+    return confAt(index);
+  }
+
   /** Entry at {@code index} from the in-memory log, for tests and diagnostics. */
   public Entry entryAt(long index) {
     return log.entry(index);

@@ -119,6 +119,39 @@ class SnapshotStoreTest {
     assertThat(r.entries()).isEqualTo(entries(26, 30, 1));
   }
 
+  @Test
+  void snapshotAtOrBelowTheStoredOneIsIgnored() throws IOException {
+    // A snapshot the daemon took locally may reach the store after a newer one from the leader: it
+    // must not cut the log back (the entries after the stored snapshot would go).
+    Snapshot stored = snapshot(20, 1, 100);
+    try (SegmentedLogStore store = withSnapshot(tmp, 30, stored)) {
+      store.saveSnapshot(snapshot(15, 1, 50)); // below
+      store.saveSnapshot(snapshot(20, 2, 50)); // same index (even another term: a duplicate)
+      assertThat(store.snapshotIndex()).isEqualTo(20);
+      assertThat(store.firstIndex()).isEqualTo(21);
+      assertThat(store.lastIndex()).isEqualTo(30);
+      store.sync();
+      assertThat(files(tmp, ".snap")).containsExactly(tmp.resolve(SnapshotFiles.fileName(1)));
+      assertThat(files(tmp, ".tmp")).isEmpty();
+    }
+    Recovered r = reopen(tmp);
+    assertSameSnapshot(r.snapshot(), stored);
+    assertThat(r.entries()).isEqualTo(entries(21, 30, 1));
+
+    // The model store behaves the same, before and after its sync.
+    MemoryLogStore model = new MemoryLogStore();
+    model.append(entries(1, 30, 1));
+    model.saveSnapshot(stored);
+    model.saveSnapshot(snapshot(15, 1, 50));
+    assertThat(model.lastIndex()).isEqualTo(30);
+    model.sync();
+    model.saveSnapshot(snapshot(20, 2, 50));
+    model.sync();
+    assertSameSnapshot(model.recovered().snapshot(), stored);
+    assertThat(model.recovered().firstIndex()).isEqualTo(21);
+    assertThat(model.recovered().entries()).isEqualTo(entries(21, 30, 1));
+  }
+
   // ---- a snapshot from a leader (InstallSnapshot) ----
 
   @Test

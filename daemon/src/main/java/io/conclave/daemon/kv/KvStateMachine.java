@@ -560,48 +560,79 @@ public final class KvStateMachine {
   // ------------------------------------------------------------------ snapshots
 
   /**
-   * Streams the state: {@code magic "CKVS" | version:i32 | lastApplied:i64 | index:i64 |
-   * count:i64 × entry | count:i64 × (key:str, index:i64) tombstones | dedupe table | "END!" |
-   * CRC32C:i64 of everything before}. The maps are copied (references only) under the read lock,
-   * so applies continue while a slow stream is written. The stream is flushed, not closed.
+   * Streams the state (see {@link Capture#writeTo} for the format). The maps are copied (references
+   * only) under the read lock, so applies continue while a slow stream is written. The stream is
+   * flushed, not closed.
    */
   public void writeSnapshot(OutputStream out) throws IOException {
-    TreeMap<String, KvEntry> entriesCopy;
-    TreeMap<String, Long> tombstonesCopy;
-    DedupeTable dedupeCopy;
-    long indexCopy;
-    long appliedCopy;
+    capture().writeTo(out);
+  }
+
+  /**
+   * A consistent copy of the whole state as of the last apply: the maps are copied (references only;
+   * entries are immutable) under the read lock, O(keys + tombstones) and no value bytes, so the
+   * Raft runtime takes it on its context at the applied index and writes it later on a worker
+   * while applies go on.
+   */
+  public Capture capture() {
     lock.readLock().lock();
     try {
-      entriesCopy = new TreeMap<>(entries);
-      tombstonesCopy = new TreeMap<>(tombstones);
-      dedupeCopy = dedupe.copy();
-      indexCopy = index;
-      appliedCopy = lastApplied;
+      return new Capture(new TreeMap<>(entries), new TreeMap<>(tombstones), dedupe.copy(), index, lastApplied);
     } finally {
       lock.readLock().unlock();
     }
-    CRC32C crc = new CRC32C();
-    BufferedOutputStream buffered = new BufferedOutputStream(nonClosing(out), 64 * 1024);
-    DataOutputStream data = new DataOutputStream(new CheckedOutputStream(buffered, crc));
-    data.writeInt(SNAPSHOT_MAGIC);
-    data.writeInt(SNAPSHOT_VERSION);
-    data.writeLong(appliedCopy);
-    data.writeLong(indexCopy);
-    data.writeLong(entriesCopy.size());
-    for (KvEntry e : entriesCopy.values()) {
-      KvCodec.writeEntry(data, e);
+  }
+
+  /** The state at one moment, detached from the live maps. */
+  public static final class Capture {
+    private final TreeMap<String, KvEntry> entries;
+    private final TreeMap<String, Long> tombstones;
+    private final DedupeTable dedupe;
+    private final long index;
+    private final long lastApplied;
+
+    private Capture(TreeMap<String, KvEntry> entries, TreeMap<String, Long> tombstones, DedupeTable dedupe,
+        long index, long lastApplied) {
+      this.entries = entries;
+      this.tombstones = tombstones;
+      this.dedupe = dedupe;
+      this.index = index;
+      this.lastApplied = lastApplied;
     }
-    data.writeLong(tombstonesCopy.size());
-    for (Map.Entry<String, Long> t : tombstonesCopy.entrySet()) {
-      KvCodec.writeString(data, t.getKey());
-      data.writeLong(t.getValue());
+
+    /** The highest Raft index applied when the capture was taken. */
+    public long lastApplied() {
+      return lastApplied;
     }
-    dedupeCopy.write(data);
-    data.writeInt(SNAPSHOT_END);
-    data.flush();
-    new DataOutputStream(buffered).writeLong(crc.getValue()); // outside the checksum
-    buffered.flush();
+
+    /**
+     * Streams it: {@code magic "CKVS" | version:i32 | lastApplied:i64 | index:i64 | count:i64 ×
+     * entry | count:i64 × (key:str, index:i64) tombstones | dedupe table | "END!" | CRC32C:i64 of
+     * everything before}. The stream is flushed, not closed. May be called from any thread.
+     */
+    public void writeTo(OutputStream out) throws IOException {
+      CRC32C crc = new CRC32C();
+      BufferedOutputStream buffered = new BufferedOutputStream(nonClosing(out), 64 * 1024);
+      DataOutputStream data = new DataOutputStream(new CheckedOutputStream(buffered, crc));
+      data.writeInt(SNAPSHOT_MAGIC);
+      data.writeInt(SNAPSHOT_VERSION);
+      data.writeLong(lastApplied);
+      data.writeLong(index);
+      data.writeLong(entries.size());
+      for (KvEntry e : entries.values()) {
+        KvCodec.writeEntry(data, e);
+      }
+      data.writeLong(tombstones.size());
+      for (Map.Entry<String, Long> t : tombstones.entrySet()) {
+        KvCodec.writeString(data, t.getKey());
+        data.writeLong(t.getValue());
+      }
+      dedupe.write(data);
+      data.writeInt(SNAPSHOT_END);
+      data.flush();
+      new DataOutputStream(buffered).writeLong(crc.getValue()); // outside the checksum
+      buffered.flush();
+    }
   }
 
   /**
@@ -610,6 +641,14 @@ public final class KvStateMachine {
    * blocking query.
    */
   public void restore(InputStream in) throws IOException, KvCodecException {
+    readSnapshot(in).install();
+  }
+
+  /**
+   * Reads and checks a snapshot into a new state without touching the current one (no lock held),
+   * so the Raft runtime parses a large snapshot on a worker; {@link Restored#install} swaps it in.
+   */
+  public Restored readSnapshot(InputStream in) throws IOException, KvCodecException {
     CRC32C crc = new CRC32C();
     BufferedInputStream buffered = new BufferedInputStream(nonClosing(in), 64 * 1024);
     DataInputStream data = new DataInputStream(new CheckedInputStream(buffered, crc));
@@ -659,19 +698,53 @@ public final class KvStateMachine {
     } catch (EOFException e) {
       throw new KvCodecException("truncated KV snapshot");
     }
-    long restoredIndex;
-    lock.writeLock().lock();
-    try {
-      entries = newEntries;
-      tombstones = newTombstones;
-      dedupe = newDedupe;
-      index = newIndex;
-      lastApplied = newApplied;
-      restoredIndex = newIndex;
-    } finally {
-      lock.writeLock().unlock();
+    return new Restored(newEntries, newTombstones, newDedupe, newIndex, newApplied);
+  }
+
+  /** A snapshot read and checked, not yet in force. */
+  public final class Restored {
+    private final TreeMap<String, KvEntry> newEntries;
+    private final TreeMap<String, Long> newTombstones;
+    private final DedupeTable newDedupe;
+    private final long newIndex;
+    private final long newApplied;
+    private boolean installed;
+
+    private Restored(TreeMap<String, KvEntry> entries, TreeMap<String, Long> tombstones, DedupeTable dedupe,
+        long index, long applied) {
+      this.newEntries = entries;
+      this.newTombstones = tombstones;
+      this.newDedupe = dedupe;
+      this.newIndex = index;
+      this.newApplied = applied;
     }
-    notifyListeners(KvChange.everything(restoredIndex));
+
+    /** The highest Raft index the snapshot had applied. */
+    public long lastApplied() {
+      return newApplied;
+    }
+
+    /**
+     * Replaces the state under the write lock and wakes every blocking query (Consul's "abandon":
+     * each re-reads its index, which may differ from the one it waited on). Once only.
+     */
+    public void install() {
+      if (installed) {
+        throw new IllegalStateException("snapshot at applied index " + newApplied + " installed twice");
+      }
+      installed = true;
+      lock.writeLock().lock();
+      try {
+        entries = newEntries;
+        tombstones = newTombstones;
+        dedupe = newDedupe;
+        index = newIndex;
+        lastApplied = newApplied;
+      } finally {
+        lock.writeLock().unlock();
+      }
+      notifyListeners(KvChange.everything(newIndex));
+    }
   }
 
   private static void checkCount(long n, String what) throws KvCodecException {

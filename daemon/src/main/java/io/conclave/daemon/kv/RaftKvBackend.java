@@ -18,6 +18,8 @@ import java.util.Optional;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.io.IOException;
+import java.io.InputStream;
 
 /**
  * {@link KvBackend} over the Raft runtime: writes are {@link RaftRuntime#propose}d and answered
@@ -75,9 +77,36 @@ public final class RaftKvBackend implements KvBackend {
     this.timerId = vertx.setPeriodic(STATE_REFRESH_MS, id -> refresh());
   }
 
-  /** The Raft side of the wiring: committed KV commands applied in log order. */
+  /**
+   * The Raft side of the wiring: committed KV commands applied in log order, snapshots captured
+   * with {@link KvStateMachine#capture} and restored with {@link KvStateMachine#readSnapshot}.
+   */
   public static StateMachine stateMachine(KvStateMachine store) {
-    return store::apply;
+    return new StateMachine() {
+      @Override
+      public Object apply(long index, byte[] command) {
+        return store.apply(index, command);
+      }
+
+      @Override
+      public boolean snapshots() {
+        return true;
+      }
+
+      @Override
+      public Capture snapshot() {
+        return store.capture()::writeTo;
+      }
+
+      @Override
+      public Restore prepareRestore(InputStream in) throws IOException {
+        try {
+          return store.readSnapshot(in)::install;
+        } catch (KvCodecException e) {
+          throw new IOException("not a KV snapshot this server reads: " + e.getMessage(), e);
+        }
+      }
+    };
   }
 
   /** Stops refreshing the leader state. */

@@ -7,6 +7,7 @@ import io.conclave.consensus.log.SegmentedLogStore;
 import io.conclave.consensus.raft.Configuration;
 import io.conclave.consensus.raft.RaftConfig;
 import io.conclave.consensus.raft.RaftNode;
+import io.conclave.consensus.raft.Snapshot;
 import io.conclave.daemon.cluster.ClusterControl;
 import io.conclave.daemon.cluster.ClusterControlException;
 import io.conclave.daemon.cluster.ClusterSnapshot;
@@ -25,6 +26,7 @@ import io.conclave.daemon.transport.FramedTransport;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.WorkerExecutor;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.InstantSource;
@@ -60,6 +62,7 @@ public final class RaftClusterRuntime implements ClusterRuntime {
   private final Optional<Set<String>> bootstrapVoters;
   private final RaftTiming timing;
   private final StateMachine stateMachine;
+  private volatile SnapshotPolicy snapshotPolicy = SnapshotPolicy.defaults();
   private final Promise<RaftRuntime> started = Promise.promise();
   private volatile RaftRuntime raft;
   private volatile Member self;
@@ -81,6 +84,12 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     this.stateMachine = stateMachine;
   }
 
+  /** Sets when this server snapshots and how many entries it keeps behind; before {@link #start}. */
+  public RaftClusterRuntime withSnapshotPolicy(SnapshotPolicy policy) {
+    this.snapshotPolicy = java.util.Objects.requireNonNull(policy, "policy");
+    return this;
+  }
+
   /** A server runtime with the default timing, its own peer map and no application yet. */
   public static RaftClusterRuntime standalone(StateMachine stateMachine) {
     return new RaftClusterRuntime(new RaftPeers(), Optional.empty(), RaftTiming.lan(), stateMachine);
@@ -99,7 +108,7 @@ public final class RaftClusterRuntime implements ClusterRuntime {
         config.dev() || config.bootstrapExpect().orElse(0) == 1 ? Set.of(id) : Set.of());
     wal = ctx.context().owner().createSharedWorkerExecutor("raft-wal", 1);
     int expect = config.bootstrapExpect().orElse(0);
-    return wal.executeBlocking(() -> openStore(ctx), true).compose(store -> {
+    return wal.executeBlocking(() -> openStore(ctx), true).compose(this::restoreSnapshot).compose(store -> {
       LogStore.Recovered recovered = store.recovered();
       boolean fresh = recovered.hardState().term() == 0 && recovered.entries().isEmpty() && recovered.snapshot() == null;
       if (fresh && voters.isEmpty() && expect > 1) {
@@ -110,6 +119,39 @@ public final class RaftClusterRuntime implements ClusterRuntime {
       }
       return startRaft(ctx, store, voters);
     });
+  }
+
+  /**
+   * Restores the state machine from the snapshot the store recovered, if any: read and checked on
+   * the wal worker, then installed, before the node replays the entries after it. A snapshot the
+   * state machine cannot read stops the start with one line naming the file; nothing on disk is
+   * changed, so the log is still all there for an operator.
+   */
+  private Future<LogStore> restoreSnapshot(LogStore store) {
+    Snapshot s = store.recovered().snapshot();
+    if (s == null) {
+      return Future.succeededFuture(store);
+    }
+    String file = store instanceof SegmentedLogStore seg && seg.snapshotFile() != null
+        ? seg.snapshotFile().toString() : "snapshot at index " + s.index();
+    if (!stateMachine.snapshots()) {
+      closeQuietly(store);
+      return Future.failedFuture(new StartException("raft snapshot " + file + " found, but the state machine "
+          + stateMachine.getClass().getName() + " cannot restore snapshots"));
+    }
+    long start = System.nanoTime();
+    return wal.executeBlocking(() -> stateMachine.prepareRestore(new ByteArrayInputStream(s.data())), true)
+        .recover(e -> {
+          closeQuietly(store);
+          return Future.failedFuture(new StartException("raft snapshot " + file + " does not restore the state machine: "
+              + (e.getMessage() == null ? e.toString() : e.getMessage())));
+        })
+        .map(restore -> {
+          restore.install();
+          LOG.info("snapshot restored on start index={} term={} bytes={} file={} duration_ms={}", s.index(), s.term(),
+              s.data().length, file, (System.nanoTime() - start) / 1_000_000);
+          return store;
+        });
   }
 
   /** A server with no Raft state, waiting for gossip to find its bootstrap-expect peers. */
@@ -151,6 +193,7 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     FramedTransport transport = ctx.raftTcp().orElseThrow();
     RaftConfig raftConfig = RaftConfig.of(id, voters)
         .withTimeouts(timing.electionTimeoutTicks(), timing.heartbeatTicks());
+    raftConfig = raftConfig.withSnapshots(raftConfig.snapshotChunkBytes(), snapshotPolicy.trailingEntries());
     RaftNode node;
     try {
       node = RaftNode.start(raftConfig, store.recovered(), new SplittableRandom());
@@ -170,7 +213,7 @@ public final class RaftClusterRuntime implements ClusterRuntime {
       }
     };
     RaftRuntime runtime = new RaftRuntime(ctx.context(), node, store, wal, sender, peers, stateMachine, timing,
-        ctx.registry());
+        snapshotPolicy, ctx.registry());
     raft = runtime;
     transport.handler(frame -> runtime.receive(frame.payload()));
     return runtime.start().onSuccess(v -> started.tryComplete(runtime));

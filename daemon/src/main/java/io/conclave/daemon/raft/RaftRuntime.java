@@ -12,16 +12,20 @@ import io.conclave.consensus.raft.RaftNode;
 import io.conclave.consensus.raft.ReadState;
 import io.conclave.consensus.raft.Ready;
 import io.conclave.consensus.raft.Role;
+import io.conclave.consensus.raft.Snapshot;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -45,6 +49,14 @@ import org.slf4j.LoggerFactory;
  *
  * A Ready that needs no sync (only messages or commits) is carried out at once when nothing is in
  * flight, else it waits its turn behind the sync, so Readies are always carried out in order.
+ *
+ * <p>Snapshots ({@link SnapshotPolicy}): once the applied index is {@code thresholdEntries} past the
+ * last snapshot, the state machine's state is captured on the context at the applied index, written
+ * on a worker, saved and forced through the log store on the {@code raft-wal} worker, and only then
+ * handed to {@link RaftNode#compact}, which keeps the node's trailing entries. A snapshot the
+ * leader sends (InstallSnapshot) is read and checked by the state machine on the {@code raft-wal}
+ * worker before the store saves it, and installed on the context before the entries after it
+ * are applied.
  *
  * <p>Client requests: {@link #propose} completes with the state machine's result once the entry is
  * applied here (so it is durable on a majority), {@link #readBarrier} once this server has applied
@@ -77,6 +89,7 @@ public final class RaftRuntime {
   private final StateMachine stateMachine;
   private final RaftTiming timing;
   private final RaftRuntimeMetrics metrics;
+  private final SnapshotPolicy snapshotPolicy;
 
   // Readies returned by the node and not yet carried out, oldest first.
   private final ArrayDeque<Ready> waiting = new ArrayDeque<>();
@@ -105,6 +118,11 @@ public final class RaftRuntime {
   private boolean stopped;
   private boolean storeClosing;
   private String failure = "";
+
+  // A snapshot being written and saved (at most one at a time); after a failed one, none is tried
+  // again before the applied index reaches snapshotRetryAt.
+  private boolean snapshotting;
+  private long snapshotRetryAt;
 
   // What the last observation saw, to log transitions once.
   private Role seenRole;
@@ -146,6 +164,17 @@ public final class RaftRuntime {
    */
   public RaftRuntime(Context context, RaftNode node, LogStore store, WorkerExecutor wal, Sender sender,
       RaftPeers peers, StateMachine stateMachine, RaftTiming timing, MeterRegistry registry) {
+    this(context, node, store, wal, sender, peers, stateMachine, timing, SnapshotPolicy.defaults(), registry);
+  }
+
+  /**
+   * As above, with a snapshot policy; its {@code trailingEntries} belong in the node's
+   * {@link io.conclave.consensus.raft.RaftConfig} (here only {@code thresholdEntries} is used). When
+   * the node starts from a snapshot, {@code stateMachine} must already be restored from it.
+   */
+  public RaftRuntime(Context context, RaftNode node, LogStore store, WorkerExecutor wal, Sender sender,
+      RaftPeers peers, StateMachine stateMachine, RaftTiming timing, SnapshotPolicy snapshotPolicy,
+      MeterRegistry registry) {
     this.context = Objects.requireNonNull(context, "context");
     this.vertx = context.owner();
     this.node = Objects.requireNonNull(node, "node");
@@ -156,6 +185,7 @@ public final class RaftRuntime {
     this.peers = Objects.requireNonNull(peers, "peers");
     this.stateMachine = Objects.requireNonNull(stateMachine, "stateMachine");
     this.timing = Objects.requireNonNull(timing, "timing");
+    this.snapshotPolicy = Objects.requireNonNull(snapshotPolicy, "snapshotPolicy");
     this.metrics = new RaftRuntimeMetrics(registry, store);
     this.applied = node.appliedIndex();
   }
@@ -172,8 +202,9 @@ public final class RaftRuntime {
     return call(() -> {
       check(!started, "RaftRuntime.start called twice");
       started = true;
-      LOG.info("raft starting id={} term={} last_index={} commit={} {}", id, node.term(), node.lastIndex(),
-          node.commitIndex(), node.configuration());
+      LOG.info("raft starting id={} term={} snapshot_index={} last_index={} commit={} {}", id, node.term(),
+          node.snapshot() == null ? 0 : node.snapshot().index(), node.lastIndex(), node.commitIndex(),
+          node.configuration());
       Configuration conf = node.configuration();
       if (conf.voters().size() == 1 && conf.isVoter(id)) {
         for (int i = 0; i < 2 * timing.electionTimeoutTicks() + 1 && node.role() != Role.LEADER; i++) {
@@ -483,14 +514,18 @@ public final class RaftRuntime {
         continue;
       }
       syncing = true;
-      wal.<Long>executeBlocking(() -> persist(batch), true).onComplete(ar -> onContext(() -> {
+      wal.<Persisted>executeBlocking(() -> persist(batch), true).onComplete(ar -> onContext(() -> {
         syncing = false;
-        if (ar.failed()) {
+        if (ar.failed() && ar.cause() instanceof SnapshotRestoreException bad) {
+          LOG.error("snapshot from the leader not installed id={} term={}: Raft stops here error=\"{}\"",
+              id, node.term(), bad.getMessage());
+          halt(bad.getMessage());
+        } else if (ar.failed()) {
           storageFailed(ar.cause());
         } else {
-          metrics.synced(ar.result(), batch.size());
+          metrics.synced(ar.result().syncNanos(), batch.size());
           if (!stopped) {
-            carryOut(batch);
+            carryOut(batch, ar.result().restores());
           }
         }
         if (!syncing && idle != null) {
@@ -501,10 +536,27 @@ public final class RaftRuntime {
     }
   }
 
-  /** On the wal worker: writes the batch in order and forces it once; returns the sync's nanoseconds. */
-  private Long persist(List<Ready> batch) throws IOException {
+  /** What a persisted batch hands back to the context: the sync's time, and the snapshots to install. */
+  private record Persisted(long syncNanos, Map<Ready, StateMachine.Restore> restores) {}
+
+  /** A snapshot from the leader that the state machine cannot read: a bug or a version mismatch. */
+  private static final class SnapshotRestoreException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    SnapshotRestoreException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * On the wal worker: writes the batch in order and forces it once. A snapshot from the leader is
+   * first read by the state machine (so one it cannot read is never saved), then saved.
+   */
+  private Persisted persist(List<Ready> batch) throws IOException {
+    Map<Ready, StateMachine.Restore> restores = new IdentityHashMap<>();
     for (Ready r : batch) {
       if (r.snapshot() != null) {
+        restores.put(r, prepareRestore(r.snapshot()));
         store.saveSnapshot(r.snapshot());
       }
       if (!r.entries().isEmpty()) {
@@ -516,7 +568,21 @@ public final class RaftRuntime {
     }
     long start = System.nanoTime();
     store.sync();
-    return System.nanoTime() - start;
+    return new Persisted(System.nanoTime() - start, restores);
+  }
+
+  /** On the wal worker: reads a leader's snapshot into a state not yet in force. */
+  private StateMachine.Restore prepareRestore(Snapshot s) {
+    if (!stateMachine.snapshots()) {
+      throw new SnapshotRestoreException("snapshot at index " + s.index() + " from the leader, but the state machine "
+          + stateMachine.getClass().getName() + " cannot restore snapshots");
+    }
+    try {
+      return stateMachine.prepareRestore(new ByteArrayInputStream(s.data()));
+    } catch (IOException | RuntimeException e) {
+      throw new SnapshotRestoreException("snapshot at index " + s.index() + " term " + s.term()
+          + " from the leader does not restore: " + e.getMessage());
+    }
   }
 
   private void storageFailed(Throwable e) {
@@ -525,17 +591,18 @@ public final class RaftRuntime {
     halt("storage failed: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
   }
 
-  /** Back on the context, after the batch is durable: send, apply, serve reads. */
+  /** Back on the context, after the batch is durable: send, install a snapshot, apply, serve reads. */
   private void carryOut(List<Ready> batch) {
+    carryOut(batch, Map.of());
+  }
+
+  private void carryOut(List<Ready> batch, Map<Ready, StateMachine.Restore> restores) {
     for (Ready r : batch) {
       for (Message m : r.messages()) {
         send(m);
       }
       if (r.snapshot() != null) {
-        // Snapshots are not taken yet (the store's snapshot support is being added); a leader of
-        // this version never sends one.
-        LOG.warn("snapshot received but not restored id={} index={}", id, r.snapshot().index());
-        applied = Math.max(applied, r.snapshot().index());
+        installSnapshot(r.snapshot(), restores.get(r));
       }
       for (Entry e : r.committed()) {
         apply(e);
@@ -545,7 +612,109 @@ public final class RaftRuntime {
       }
     }
     releaseReads();
+    maybeSnapshot();
     publishMetrics();
+  }
+
+  /**
+   * A snapshot from the leader, durable now: its state replaces the state machine's, and the entries
+   * after it are applied next. Blocking queries wake and re-read (the KV store's restore wakes all).
+   * Proposals of this server at or below its index are left to time out: whether they committed is
+   * not known here.
+   */
+  private void installSnapshot(Snapshot s, StateMachine.Restore restore) {
+    check(restore != null, "snapshot at %d carried out without being read", s.index());
+    check(s.index() > applied, "snapshot at %d from the leader but %d is applied here", s.index(), applied);
+    long start = System.nanoTime();
+    restore.install();
+    applied = s.index();
+    long nanos = System.nanoTime() - start;
+    metrics.snapshotInstalled(nanos);
+    LOG.info("snapshot installed id={} index={} term={} bytes={} leader={}", id, s.index(), s.term(),
+        s.data().length, node.leader());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Taking snapshots
+
+  /**
+   * Takes a snapshot when the applied index is {@code thresholdEntries} past the last one: captures
+   * the state machine here on the context (consistent at {@code applied}), writes it on a worker,
+   * then saves, forces and compacts the store on the wal worker, and only then compacts the node.
+   */
+  private void maybeSnapshot() {
+    if (snapshotting || stopped || storeClosing || !snapshotPolicy.enabled() || !stateMachine.snapshots()) {
+      return;
+    }
+    Snapshot last = node.snapshot();
+    long lastIndex = last == null ? 0 : last.index();
+    if (applied - lastIndex < snapshotPolicy.thresholdEntries() || applied < snapshotRetryAt) {
+      return;
+    }
+    long index = applied;
+    long term = node.termAt(index);
+    check(term > 0, "no term for applied index %d (log starts after %d)", index, node.firstIndex() - 1);
+    Configuration conf = node.configurationAt(index);
+    long startNanos = System.nanoTime();
+    StateMachine.Capture capture;
+    try {
+      capture = stateMachine.snapshot();
+    } catch (RuntimeException e) {
+      snapshotFailed(index, e);
+      return;
+    }
+    snapshotting = true;
+    vertx.<byte[]>executeBlocking(() -> {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      capture.writeTo(out);
+      return out.toByteArray();
+    }, false).onComplete(written -> onContext(() -> {
+      if (written.failed()) {
+        snapshotting = false;
+        snapshotFailed(index, written.cause());
+        return;
+      }
+      if (storeClosing) {
+        snapshotting = false;
+        return;
+      }
+      Snapshot s = new Snapshot(index, term, conf, written.result());
+      wal.<Void>executeBlocking(() -> {
+        store.saveSnapshot(s); // ignored when a newer one from the leader got there first
+        store.sync();
+        store.compact(index);
+        return null;
+      }, true).onComplete(saved -> onContext(() -> {
+        snapshotting = false;
+        if (saved.failed()) {
+          storageFailed(saved.cause());
+        } else if (!stopped) {
+          snapshotSaved(s, startNanos);
+        }
+      }));
+    }));
+  }
+
+  private void snapshotSaved(Snapshot s, long startNanos) {
+    node.compact(s.index(), s.data());
+    Snapshot held = node.snapshot();
+    if (held == null || held.index() != s.index() || held.data() != s.data()) {
+      LOG.debug("snapshot superseded id={} index={} by index={}", id, s.index(), held == null ? 0 : held.index());
+      return;
+    }
+    long nanos = System.nanoTime() - startNanos;
+    metrics.snapshotTaken(nanos);
+    LOG.info("snapshot taken id={} index={} term={} bytes={} first_index={} duration_ms={}", id, s.index(), s.term(),
+        s.data().length, node.firstIndex(), nanos / 1_000_000);
+    publishMetrics();
+    maybeSnapshot(); // applies went on meanwhile: maybe far enough for the next one
+  }
+
+  private void snapshotFailed(long index, Throwable e) {
+    snapshotRetryAt = index + snapshotPolicy.thresholdEntries();
+    metrics.snapshotFailed();
+    LOG.error("snapshot failed id={} index={}: the log keeps growing; next try at index {} error=\"{}\"", id, index,
+        snapshotRetryAt, e.toString());
   }
 
   private void send(Message m) {
@@ -717,7 +886,8 @@ public final class RaftRuntime {
   }
 
   private void publishMetrics() {
-    metrics.publish(node.metrics(), node.term(), node.commitIndex(), applied, node.lastIndex(), node.role() == Role.LEADER);
+    metrics.publish(node.metrics(), node.term(), node.commitIndex(), applied, node.lastIndex(), node.role() == Role.LEADER,
+        node.snapshot() == null ? 0 : node.snapshot().index(), node.firstIndex());
   }
 
   private RaftState stateNow() {
@@ -725,7 +895,7 @@ public final class RaftRuntime {
     long lastContactMs = node.role() == Role.LEADER ? 0 : (long) node.ticksSinceLeaderContact() * timing.tickMs();
     return new RaftState(id, node.role(), node.term(), leader, peers.addressText(leader.isEmpty() ? null : leader),
         node.commitIndex(), applied, node.lastIndex(), node.configuration(), node.configurationIndex(),
-        lastContactMs, failure);
+        lastContactMs, failure, node.snapshot() == null ? 0 : node.snapshot().index(), node.firstIndex());
   }
 
   /** Runs {@code action} on the context and returns its future (completed on the context). */

@@ -30,7 +30,12 @@ final class RaftRuntimeMetrics {
   private final Timer commitLatency;
   private final Timer fsync;
   private final DistributionSummary batchReadies;
-  private volatile Published published = new Published(new long[COUNTERS.length], 0, 0, 0, 0, 0);
+  private final Counter snapshotsTaken;
+  private final Counter snapshotsInstalled;
+  private final Counter snapshotsFailed;
+  private final Timer snapshotTake;
+  private final Timer snapshotInstall;
+  private volatile Published published = new Published(new long[COUNTERS.length], 0, 0, 0, 0, 0, 0, 1);
 
   /** The core counters exported, with their meter names. */
   private static final String[] COUNTERS = {
@@ -40,7 +45,8 @@ final class RaftRuntimeMetrics {
     "conclave.raft.configuration.changes", "conclave.raft.transfers", "conclave.raft.reads.read_index",
     "conclave.raft.reads.lease", "conclave.raft.reads.failed", "conclave.raft.core.dropped"};
 
-  private record Published(long[] counters, long term, long commit, long applied, long lastIndex, int leader) {}
+  private record Published(long[] counters, long term, long commit, long applied, long lastIndex, int leader,
+      long snapshotIndex, long firstIndex) {}
 
   RaftRuntimeMetrics(MeterRegistry registry, LogStore store) {
     this.registry = registry;
@@ -54,6 +60,8 @@ final class RaftRuntimeMetrics {
     gauge("conclave.raft.apply_lag", p -> Math.max(0, p.commit - p.applied)); // entries committed, not yet applied here
     gauge("conclave.raft.last_index", p -> p.lastIndex);
     gauge("conclave.raft.leader", p -> p.leader);
+    gauge("conclave.raft.snapshot_index", p -> p.snapshotIndex);
+    gauge("conclave.raft.first_index", p -> p.firstIndex);
     leaderChanges = Counter.builder("conclave.raft.leader.changes")
         .description("times the known leader changed to another server").register(registry);
     proposalsAccepted = proposals("accepted");
@@ -65,6 +73,13 @@ final class RaftRuntimeMetrics {
         .description("one group-commit sync of the Raft log").publishPercentileHistogram().register(registry);
     batchReadies = DistributionSummary.builder("conclave.raft.sync.readies")
         .description("Raft Readies made durable by one sync (group commit)").register(registry);
+    snapshotsTaken = snapshots("taken", "snapshots of the state machine taken here and saved");
+    snapshotsInstalled = snapshots("installed", "snapshots received from the leader and installed");
+    snapshotsFailed = snapshots("failed", "snapshots that could not be written (the log keeps growing)");
+    snapshotTake = Timer.builder("conclave.raft.snapshot.duration").tag("kind", "taken")
+        .description("capture at the applied index to durable and compacted").register(registry);
+    snapshotInstall = Timer.builder("conclave.raft.snapshot.duration").tag("kind", "installed")
+        .description("installing a leader's snapshot into the state machine (after it was read)").register(registry);
     if (store instanceof SegmentedLogStore segmented) {
       FunctionCounter.builder("conclave.raft.log.fsyncs", segmented, SegmentedLogStore::fsyncCount).register(registry);
       FunctionCounter.builder("conclave.raft.log.bytes_written", segmented, SegmentedLogStore::bytesWritten).register(registry);
@@ -77,15 +92,20 @@ final class RaftRuntimeMetrics {
     Gauge.builder(name, this, m -> value.applyAsLong(m.published)).register(registry);
   }
 
+  private Counter snapshots(String result, String description) {
+    return Counter.builder("conclave.raft.snapshots").tag("result", result).description(description).register(registry);
+  }
+
   private Counter proposals(String result) {
     return Counter.builder("conclave.raft.proposals").tag("result", result).register(registry);
   }
 
-  void publish(RaftMetrics m, long term, long commit, long applied, long lastIndex, boolean leader) {
+  void publish(RaftMetrics m, long term, long commit, long applied, long lastIndex, boolean leader,
+      long snapshotIndex, long firstIndex) {
     long[] c = {m.electionsStarted, m.preVotesStarted, m.leaderships, m.leaderStepDowns,
         m.checkQuorumStepDowns, m.votesIgnoredInLease, m.appendsSent, m.appendsRejected,
         m.configurationChanges, m.transfersStarted, m.readIndexRounds, m.leaseReads, m.readsFailed, m.dropped};
-    published = new Published(c, term, commit, applied, lastIndex, leader ? 1 : 0);
+    published = new Published(c, term, commit, applied, lastIndex, leader ? 1 : 0, snapshotIndex, firstIndex);
   }
 
   void dropped(String reason) {
@@ -122,6 +142,20 @@ final class RaftRuntimeMetrics {
   void synced(long nanos, int readies) {
     fsync.record(nanos, TimeUnit.NANOSECONDS);
     batchReadies.record(readies);
+  }
+
+  void snapshotTaken(long nanos) {
+    snapshotsTaken.increment();
+    snapshotTake.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  void snapshotInstalled(long nanos) {
+    snapshotsInstalled.increment();
+    snapshotInstall.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  void snapshotFailed() {
+    snapshotsFailed.increment();
   }
 
   Timer commitLatency() {

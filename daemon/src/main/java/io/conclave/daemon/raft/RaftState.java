@@ -19,10 +19,14 @@ import io.conclave.consensus.raft.Role;
  * @param lastContactMs on a follower, ms since it last heard from a leader (tick resolution); 0
  *     on the leader
  * @param failure why Raft stopped here (storage failed, stopped), "" while running
+ * @param snapshotIndex index of the latest snapshot this server holds (taken here or installed
+ *     from the leader), 0 when none
+ * @param firstIndex first index of the node's in-memory log: the trailing entries kept behind the
+ *     snapshot start here
  */
 public record RaftState(String id, Role role, long term, String leaderId, String leaderAddress,
     long commitIndex, long appliedIndex, long lastIndex, Configuration configuration,
-    long configurationIndex, long lastContactMs, String failure) {
+    long configurationIndex, long lastContactMs, String failure, long snapshotIndex, long firstIndex) {
 
   public boolean isLeader() {
     return role == Role.LEADER && failure.isEmpty();

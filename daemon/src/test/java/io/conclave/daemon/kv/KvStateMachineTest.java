@@ -415,6 +415,46 @@ class KvStateMachineTest {
   }
 
   @Test
+  void aCaptureWritesTheStateAtItsIndexWhileAppliesGoOn() throws IOException {
+    // The Raft runtime captures on its context and writes on a worker while applies continue: the
+    // capture must not see them.
+    apply(new KvCommand.Set("a", b("1"), 0));
+    apply(new KvCommand.Set("gone", b("x"), 0));
+    byte[] atCapture = snapshot(sm);
+    KvStateMachine.Capture capture = sm.capture();
+    assertThat(capture.lastApplied()).isEqualTo(2);
+    apply(new KvCommand.Set("a", b("2"), 0));
+    apply(new KvCommand.Delete("gone"));
+    apply(new KvCommand.Set("new", b("y"), 0));
+    ByteArrayOutputStream later = new ByteArrayOutputStream();
+    capture.writeTo(later);
+    assertThat(later.toByteArray()).isEqualTo(atCapture);
+    KvStateMachine copy = restored(later.toByteArray());
+    assertThat(copy.get("a").entry().orElseThrow().value()).isEqualTo(b("1"));
+    assertThat(copy.get("gone").entry()).isPresent();
+    assertThat(copy.get("new").entry()).isEmpty();
+    assertThat(copy.lastApplied()).isEqualTo(2);
+  }
+
+  @Test
+  void aReadSnapshotChangesNothingUntilInstalledAndInstallsOnce() throws Exception {
+    apply(new KvCommand.Set("a", b("1"), 0));
+    byte[] snap = snapshot(sm);
+    KvStateMachine target = new KvStateMachine();
+    target.apply(1, KvCodec.encode(KvRequest.of(new KvCommand.Set("keep", b("me"), 0))));
+    List<KvChange> changes = new ArrayList<>();
+    target.addListener(changes::add);
+    KvStateMachine.Restored restored = target.readSnapshot(new ByteArrayInputStream(snap));
+    assertThat(target.get("keep").entry()).as("not yet installed").isPresent();
+    assertThat(changes).isEmpty();
+    restored.install();
+    assertThat(target.get("keep").entry()).isEmpty();
+    assertThat(target.get("a").entry()).isPresent();
+    assertThat(changes).hasSize(1).allMatch(KvChange::all);
+    assertThatThrownBy(restored::install).isInstanceOf(IllegalStateException.class).hasMessageContaining("twice");
+  }
+
+  @Test
   void badSnapshotsAreRefusedAndLeaveTheState() {
     apply(new KvCommand.Set("a", b("1"), 0));
     byte[] good = snapshot(sm);

@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
 /**
  * One {@link RaftRuntime} (a sole voter) over a log store the test controls: a proposal is not
  * acknowledged before its sync returns, proposals made while a sync is in flight share the next
- * one (group commit), and a storage failure stops Raft on this server.
+ * one (group commit), a storage failure stops Raft on this server, and a snapshot reaches the core
+ * only once the store saved, synced and compacted it.
  */
 class RaftRuntimeTest {
   final Vertx vertx = Vertx.vertx();
@@ -158,6 +159,92 @@ class RaftRuntimeTest {
     assertThat(state.isLeader()).isFalse();
     RaftRequestException next = (RaftRequestException) Futures.awaitFailure(raft.propose(new byte[] {2}));
     assertThat(next.kind()).isEqualTo(RaftRequestException.Kind.STOPPED);
+    Futures.await(raft.stop());
+  }
+
+  /** A MemoryLogStore that records the order of snapshot saves, syncs and compactions. */
+  static final class RecordingStore implements LogStore {
+    final MemoryLogStore inner = new MemoryLogStore();
+    final List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public Recovered recovered() {
+      return inner.recovered();
+    }
+
+    @Override
+    public void append(List<Entry> entries) {
+      inner.append(entries);
+    }
+
+    @Override
+    public void saveHardState(HardState state) {
+      inner.saveHardState(state);
+    }
+
+    @Override
+    public void saveSnapshot(io.conclave.consensus.raft.Snapshot snapshot) {
+      events.add("save " + snapshot.index());
+      inner.saveSnapshot(snapshot);
+    }
+
+    @Override
+    public void compact(long index) {
+      events.add("compact " + index);
+      inner.compact(index);
+    }
+
+    @Override
+    public void sync() {
+      events.add("sync");
+      inner.sync();
+    }
+
+    @Override
+    public long lastIndex() {
+      return inner.lastIndex();
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  @Test
+  void aSnapshotReachesTheCoreOnlyAfterTheStoreSavedAndSyncedIt() {
+    // Threshold 10: the core's snapshot index may move only once the store saw save, sync, compact
+    // for that index, in that order (a snapshot counts once it is durable).
+    RecordingStore store = new RecordingStore();
+    RaftNode node = RaftNode.start(RaftConfig.of("s1", Set.of("s1")).withTimeouts(10, 2).withSnapshots(512 * 1024, 3),
+        store.recovered(), new SplittableRandom(7));
+    io.conclave.daemon.kv.KvStateMachine kv = new io.conclave.daemon.kv.KvStateMachine();
+    RaftRuntime raft = new RaftRuntime(vertx.getOrCreateContext(), node, store,
+        vertx.createSharedWorkerExecutor("raft-wal", 1), (to, payload) -> true, new RaftPeers(),
+        io.conclave.daemon.kv.RaftKvBackend.stateMachine(kv), RaftTiming.lan(), new SnapshotPolicy(10, 3),
+        new SimpleMeterRegistry());
+    Futures.await(raft.start());
+    await().atMost(Duration.ofSeconds(10)).until(() -> Futures.await(raft.state()).isLeader());
+    for (int i = 0; i < 45; i++) {
+      byte[] command = io.conclave.daemon.kv.KvCodec.encode(io.conclave.daemon.kv.KvRequest.of(
+          new io.conclave.daemon.kv.KvCommand.Set("k" + i, new byte[] {(byte) i}, 0)));
+      Futures.await(raft.propose(command));
+      RaftState st = Futures.await(raft.state());
+      if (st.snapshotIndex() > 0) {
+        List<String> events;
+        synchronized (store.events) {
+          events = List.copyOf(store.events);
+        }
+        int save = events.lastIndexOf("save " + st.snapshotIndex());
+        assertThat(save).as("saved before the core has it: %s", events).isGreaterThanOrEqualTo(0);
+        assertThat(events.subList(save, events.size())).as("then synced and compacted: %s", events)
+            .containsSubsequence("save " + st.snapshotIndex(), "sync", "compact " + st.snapshotIndex());
+        assertThat(st.firstIndex()).isEqualTo(st.snapshotIndex() - 3 + 1);
+      }
+    }
+    // 47 entries applied (configuration, no-op, 45 commands): the last snapshot is at 40 at least
+    await().atMost(Duration.ofSeconds(10)).until(() -> Futures.await(raft.state()).snapshotIndex() >= 40);
+    RaftState end = Futures.await(raft.state());
+    assertThat(store.inner.recovered().snapshot().index()).isEqualTo(end.snapshotIndex());
+    assertThat(store.inner.recovered().firstIndex()).isEqualTo(end.snapshotIndex() + 1);
     Futures.await(raft.stop());
   }
 }
