@@ -17,7 +17,9 @@
 #   bench/kv-vs-etcd.sh [KvLoad options]    # e.g. --put-clients 1,16,64,256 --get-clients 64 --duration 10 --runs 3
 # KvLoad options (defaults): --put-clients 1,16,64,256 --get-clients 64 --cget-clients none
 #   --duration 10 --warmup 2 --max-ops 2000000 --keys 1000 --value-bytes 256 --runs 1 --timeout-ms 10000
-# Environment: ETCD=/path/to/etcd, JAVA=java, KVLOAD_JAVA_OPTS (client JVM flags), KEEP=1.
+# Environment: ETCD=/path/to/etcd, JAVA=java, KVLOAD_JAVA_OPTS (client JVM flags), ONLY=conclave|etcd (drive
+# one system; both clusters still start), KEEP=1 (keep the temporary directory: logs, and each conclave
+# server's Prometheus metrics at the end), CONCLAVED_JAVA_OPTS (passed on by bin/conclaved).
 #
 # The machine's cores are shared: the load generator (one event-loop thread) and all six servers run
 # on the same CPUs. The script prints nproc and the load average before and after.
@@ -127,10 +129,19 @@ etcd_healthy() {
     curl -s --max-time 1 "http://127.0.0.1:${e_client[$i]}/health" | grep -q '"health":"true"' || return 1
   done
 }
+# Healthy = both pass and conclave's leader stayed the same for 3 s (the first election may split,
+# and JIT compilation right after start can delay heartbeats enough for one more election).
 deadline=$(( $(now_ms) + 90000 ))
-until raft_leader="$(conclave_leader)" && etcd_healthy; do
+stable_since=0; raft_leader=""
+while :; do
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "kv-vs-etcd: a server exited during start" >&2; exit 1; }; done
-  (( $(now_ms) < deadline )) || { echo "kv-vs-etcd: clusters not healthy within 90 s" >&2; exit 1; }
+  (( $(now_ms) < deadline )) || { echo "kv-vs-etcd: clusters not healthy and stable within 90 s" >&2; exit 1; }
+  if l="$(conclave_leader)" && etcd_healthy; then
+    if [[ "$l" != "$raft_leader" ]]; then raft_leader="$l"; stable_since=$(now_ms); fi
+    (( $(now_ms) - stable_since >= 3000 )) && break
+  else
+    raft_leader=""
+  fi
   sleep 0.2
 done
 # Map the leader's Raft address to its HTTP port; the Raft configuration names the same server.
@@ -144,8 +155,22 @@ echo "# etcd members: $(for i in 0 1 2; do printf 'http://127.0.0.1:%s ' "${e_cl
 
 urls() { local out=""; for p in "$@"; do out+="${out:+,}http://127.0.0.1:$p"; done; echo "$out"; }
 csv() { local IFS=,; echo "$*"; }
+systems=()
+[[ "${ONLY:-conclave}" == conclave || -z "${ONLY:-}" ]] && \
+  systems+=(--conclave "$(urls "${c_http[@]}")" --conclave-pids "$(csv "${conclave_pids[@]}")")
+[[ "${ONLY:-etcd}" == etcd || -z "${ONLY:-}" ]] && \
+  systems+=(--etcd "$(urls "${e_client[@]}")" --etcd-pids "$(csv "${etcd_pids[@]}")")
 # shellcheck disable=SC2086 # KVLOAD_JAVA_OPTS is a list of flags, split on purpose
-"$java_bin" -Xms256m -Xmx1g ${KVLOAD_JAVA_OPTS:-} -cp "$jar" io.conclave.bench.KvLoad \
-  --conclave "$(urls "${c_http[@]}")" --conclave-pids "$(csv "${conclave_pids[@]}")" \
-  --etcd "$(urls "${e_client[@]}")" --etcd-pids "$(csv "${etcd_pids[@]}")" "$@"
+"$java_bin" -Xms256m -Xmx1g ${KVLOAD_JAVA_OPTS:-} -cp "$jar" io.conclave.bench.KvLoad "${systems[@]}" "$@"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Leader changes seen by each server since its start (one is the first election): more means an
+# election happened during the load, and the phases around it show errors.
+counter() { curl -s --max-time 2 "$1" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'; }
+printf '# leader changes seen: conclave'
+for i in 0 1 2; do printf ' c%s=%s' "$i" "$(counter "http://127.0.0.1:${c_http[$i]}/v1/agent/metrics?format=prometheus" conclave_raft_leader_changes_total)"; done
+printf '; etcd'
+for i in 0 1 2; do printf ' e%s=%s' "$i" "$(counter "http://127.0.0.1:${e_client[$i]}/metrics" etcd_server_leader_changes_seen_total)"; done
+echo
+if [[ "${KEEP:-0}" == 1 ]]; then
+  for i in 0 1 2; do curl -s --max-time 2 "http://127.0.0.1:${c_http[$i]}/v1/agent/metrics?format=prometheus" > "$work/metrics-c$i.prom" || true; done
+fi

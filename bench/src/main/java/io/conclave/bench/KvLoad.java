@@ -177,19 +177,19 @@ public final class KvLoad {
   // ---------------------------------------------------------------------------------------------
 
   /** One measured phase's outcome. */
-  record Result(String system, String op, int clients, int run, long ops, long errors, double seconds,
+  record Result(String system, String base, String op, int clients, int run, long ops, long errors, double seconds,
       double opsPerS, double p50Ms, double p99Ms, double p999Ms, double maxMs, double clientCpu,
       double serverCpu, String load) {
     String line() {
       return String.format(Locale.ROOT,
           "run=%d system=%s op=%s clients=%d ops=%d errors=%d secs=%.2f ops_s=%.0f p50_ms=%.2f p99_ms=%.2f"
-              + " p999_ms=%.2f max_ms=%.2f client_cpu=%.2f server_cpu=%.2f loadavg=\"%s\"",
+              + " p999_ms=%.2f max_ms=%.2f client_cpu=%.2f server_cpu=%.2f loadavg=\"%s\" server=%s",
           run, system, op, clients, ops, errors, seconds, opsPerS, p50Ms, p99Ms, p999Ms, maxMs, clientCpu,
-          serverCpu, load);
+          serverCpu, load, base);
     }
 
     String json() {
-      return new JsonObject().put("run", run).put("system", system).put("op", op).put("clients", clients)
+      return new JsonObject().put("run", run).put("system", system).put("server", base).put("op", op).put("clients", clients)
           .put("ops", ops).put("errors", errors).put("seconds", seconds).put("ops_per_s", opsPerS)
           .put("p50_ms", p50Ms).put("p99_ms", p99Ms).put("p999_ms", p999Ms).put("max_ms", maxMs)
           .put("client_cpu_cores", clientCpu).put("server_cpu_cores", serverCpu).put("loadavg", load).encode();
@@ -214,14 +214,21 @@ public final class KvLoad {
     System.out.printf(Locale.ROOT, "kvload keys=%d value_bytes=%d duration_s=%.1f warmup_s=%.1f max_ops=%d runs=%d cpus=%d%n",
         keys.length, value.length, durationS, warmupS, maxOps, runs, Runtime.getRuntime().availableProcessors());
     for (Target t : targets) {
-      String leader = t.leader(http);
-      long t0 = System.nanoTime();
-      Result fill = fill(t, leader);
-      System.out.printf(Locale.ROOT, "filled system=%s leader=%s keys=%d errors=%d in %.1f s%n", t.name(), leader,
-          keys.length, fill.errors(), (System.nanoTime() - t0) / 1e9);
-      if (fill.errors() > 0) {
-        System.out.println("fill failed for " + t.name() + ": is the cluster healthy?");
-        return 1;
+      // a leader change right after start (a split first election) fails a fill: find it again, 3 tries
+      for (int attempt = 1; ; attempt++) {
+        String leader = t.leader(http);
+        long t0 = System.nanoTime();
+        Result fill = fill(t, leader);
+        System.out.printf(Locale.ROOT, "filled system=%s leader=%s keys=%d errors=%d in %.1f s%n", t.name(), leader,
+            keys.length, fill.errors(), (System.nanoTime() - t0) / 1e9);
+        if (fill.errors() == 0) {
+          break;
+        }
+        if (attempt == 3) {
+          System.out.println("fill failed 3 times for " + t.name() + ": is the cluster healthy?");
+          return 1;
+        }
+        sleep(1000);
       }
     }
     List<Result> all = new ArrayList<>();
@@ -251,6 +258,9 @@ public final class KvLoad {
     System.out.print(table(all, targets, plan));
     return 0;
   }
+
+  /** How long a client waits after an error before its next request. */
+  private static final long ERROR_PAUSE_MS = 20;
 
   private static final long FILL_NANOS_MAX = TimeUnit.SECONDS.toNanos(120);
 
@@ -306,7 +316,7 @@ public final class KvLoad {
     int n = (int) Math.min(outcome[0], capacity);
     long[] sorted = Arrays.copyOf(latencies, n);
     Arrays.sort(sorted);
-    return new Result(t.name(), op, clients, run, outcome[0], outcome[1], secs, outcome[0] / secs,
+    return new Result(t.name(), base, op, clients, run, outcome[0], outcome[1], secs, outcome[0] / secs,
         percentile(sorted, 0.50), percentile(sorted, 0.99), percentile(sorted, 0.999),
         n == 0 ? 0 : sorted[n - 1] / 1e6, cpu / secs, server / secs, loadAverage());
   }
@@ -352,24 +362,29 @@ public final class KvLoad {
       long t0 = System.nanoTime();
       client.request(ro)
           .compose(req -> (body == null ? req.send() : req.send(body))
-              .compose(resp -> resp.body().map(b -> t.ok(op, resp.statusCode(), b))))
+              .compose(resp -> resp.body().map(b -> t.ok(op, resp.statusCode(), b) ? null
+                  : resp.statusCode() + " " + b.toString(StandardCharsets.UTF_8).trim())))
           .onComplete(ar -> {
             long now = System.nanoTime();
             state[4] = now;
-            boolean good = ar.succeeded() && ar.result();
+            boolean good = ar.succeeded() && ar.result() == null;
             if (good) {
               long i = state[1]++;
               if (i < latencies.length) {
                 latencies[(int) i] = now - t0;
               }
-            } else {
-              state[2]++;
-              if (state[2] <= 3) {
-                System.out.println("error system=" + t.name() + " op=" + op + ": "
-                    + (ar.failed() ? ar.cause().toString() : "unexpected answer"));
-              }
+              next();
+              return;
             }
-            next();
+            state[2]++;
+            if (state[2] <= 3) {
+              String why = ar.failed() ? ar.cause().toString() : ar.result();
+              System.out.println("error system=" + t.name() + " op=" + op + " base=" + base + ": "
+                  + why.substring(0, Math.min(160, why.length())));
+            }
+            // an error (e.g. 503 from a server that lost leadership) pauses this client, so a
+            // failing server does not turn the loop into a busy one; errors are reported per phase
+            vertx.setTimer(ERROR_PAUSE_MS, id -> next());
           });
     }
   }
@@ -460,7 +475,7 @@ public final class KvLoad {
       return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     };
     long errors = rs.stream().mapToLong(Result::errors).sum();
-    return new Result(system, op, clients, 0, 0, errors, 0, med.apply(Result::opsPerS), med.apply(Result::p50Ms),
+    return new Result(system, "", op, clients, 0, 0, errors, 0, med.apply(Result::opsPerS), med.apply(Result::p50Ms),
         med.apply(Result::p99Ms), med.apply(Result::p999Ms), med.apply(Result::maxMs), med.apply(Result::clientCpu),
         med.apply(Result::serverCpu), "");
   }
