@@ -50,7 +50,10 @@ import java.util.function.Function;
  * may use the leader lease; etcd {@code POST /v3/kv/range}, linearizable by ReadIndex), and
  * {@code cget} (conclave {@code ?consistent}, ReadIndex without any clock assumption; etcd the same
  * range as {@code get}). Both clusters are driven on their leader: conclave's followers do not
- * forward KV requests yet, and an etcd follower would add a forwarding hop.
+ * forward KV requests yet, and an etcd follower would add a forwarding hop. A failed request
+ * (counted as an error, never as a latency) pauses its client for 20 ms and makes the load look for
+ * the leader again, so a phase goes on against a new leader after an election, as a client library
+ * would; the result line counts these leader moves.
  *
  * <p>With {@code --conclave-pids}/{@code --etcd-pids} the CPU time of the server processes during
  * each window is read from {@code /proc} and printed next to the client's own CPU time, since on
@@ -78,8 +81,20 @@ public final class KvLoad {
   private interface Target {
     String name();
 
-    /** The URL to drive (the leader's), found again before every phase. */
-    String leader(Http http) throws IOException;
+    /** One asynchronous look at every server: the leader's URL, or a failure when none is known. */
+    Future<String> findLeader(Http http);
+
+    /** The URL to drive (the leader's), found again before every phase; waits up to about 10 s. */
+    default String leader(Http http) throws IOException {
+      for (int attempt = 0; attempt < 100; attempt++) {
+        try {
+          return findLeader(http).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          sleep(100);
+        }
+      }
+      throw new IOException("no " + name() + " server reports itself leader within 10 s");
+    }
 
     RequestOptions request(String base, String op, int key);
 
@@ -177,20 +192,20 @@ public final class KvLoad {
   // ---------------------------------------------------------------------------------------------
 
   /** One measured phase's outcome. */
-  record Result(String system, String base, String op, int clients, int run, long ops, long errors, double seconds,
+  record Result(String system, String base, String op, int clients, int run, long leaderMoves, long ops, long errors, double seconds,
       double opsPerS, double p50Ms, double p99Ms, double p999Ms, double maxMs, double clientCpu,
       double serverCpu, String load) {
     String line() {
       return String.format(Locale.ROOT,
           "run=%d system=%s op=%s clients=%d ops=%d errors=%d secs=%.2f ops_s=%.0f p50_ms=%.2f p99_ms=%.2f"
-              + " p999_ms=%.2f max_ms=%.2f client_cpu=%.2f server_cpu=%.2f loadavg=\"%s\" server=%s",
+              + " p999_ms=%.2f max_ms=%.2f client_cpu=%.2f server_cpu=%.2f loadavg=\"%s\" server=%s leader_moves=%d",
           run, system, op, clients, ops, errors, seconds, opsPerS, p50Ms, p99Ms, p999Ms, maxMs, clientCpu,
-          serverCpu, load, base);
+          serverCpu, load, base, leaderMoves);
     }
 
     String json() {
       return new JsonObject().put("run", run).put("system", system).put("server", base).put("op", op).put("clients", clients)
-          .put("ops", ops).put("errors", errors).put("seconds", seconds).put("ops_per_s", opsPerS)
+          .put("leader_moves", leaderMoves).put("ops", ops).put("errors", errors).put("seconds", seconds).put("ops_per_s", opsPerS)
           .put("p50_ms", p50Ms).put("p99_ms", p99Ms).put("p999_ms", p999Ms).put("max_ms", maxMs)
           .put("client_cpu_cores", clientCpu).put("server_cpu_cores", serverCpu).put("loadavg", load).encode();
     }
@@ -295,7 +310,8 @@ public final class KvLoad {
     long[] latencies = new long[capacity];
     Context ctx = vertx.getOrCreateContext();
     CompletableFuture<long[]> done = new CompletableFuture<>(); // {ops, errors, endNanos}
-    long[] state = new long[5]; // sent, answered, errors, inflight, lastAnswerNanos
+    long[] state = new long[7]; // sent, answered, errors, inflight, lastAnswerNanos, leader moves, resolving
+    String[] current = {base}; // the leader being driven; moves when errors show it lost leadership
     long cpu0 = processCpuNanos();
     long server0 = serverCpuTicks(t.pids());
     long start = System.nanoTime();
@@ -304,10 +320,11 @@ public final class KvLoad {
       state[3] = clients;
       state[4] = start;
       for (int i = 0; i < clients; i++) {
-        new Loop(client, t, base, op, nextKey, deadline, opsMax, latencies, state, done).next();
+        new Loop(client, t, current, op, nextKey, deadline, opsMax, latencies, state, done).next();
       }
     });
     long[] outcome = done.get(windowNanos / 1_000_000_000L + timeoutMs / 1000 + 60, TimeUnit.SECONDS);
+    long moves = state[5];
     long end = outcome[2];
     double cpu = (processCpuNanos() - cpu0) / 1e9;
     double server = (serverCpuTicks(t.pids()) - server0) / 100.0; // USER_HZ is 100 on Linux
@@ -316,7 +333,7 @@ public final class KvLoad {
     int n = (int) Math.min(outcome[0], capacity);
     long[] sorted = Arrays.copyOf(latencies, n);
     Arrays.sort(sorted);
-    return new Result(t.name(), base, op, clients, run, outcome[0], outcome[1], secs, outcome[0] / secs,
+    return new Result(t.name(), current[0], op, clients, run, moves, outcome[0], outcome[1], secs, outcome[0] / secs,
         percentile(sorted, 0.50), percentile(sorted, 0.99), percentile(sorted, 0.999),
         n == 0 ? 0 : sorted[n - 1] / 1e6, cpu / secs, server / secs, loadAverage());
   }
@@ -325,7 +342,7 @@ public final class KvLoad {
   private final class Loop {
     private final HttpClientAgent client;
     private final Target t;
-    private final String base;
+    private final String[] current;
     private final String op;
     private final java.util.function.IntSupplier nextKey;
     private final long deadline;
@@ -334,11 +351,11 @@ public final class KvLoad {
     private final long[] state;
     private final CompletableFuture<long[]> done;
 
-    Loop(HttpClientAgent client, Target t, String base, String op, java.util.function.IntSupplier nextKey,
+    Loop(HttpClientAgent client, Target t, String[] current, String op, java.util.function.IntSupplier nextKey,
         long deadline, long opsMax, long[] latencies, long[] state, CompletableFuture<long[]> done) {
       this.client = client;
       this.t = t;
-      this.base = base;
+      this.current = current;
       this.op = op;
       this.nextKey = nextKey;
       this.deadline = deadline;
@@ -357,6 +374,7 @@ public final class KvLoad {
       }
       state[0]++;
       int key = nextKey.getAsInt();
+      String base = current[0];
       RequestOptions ro = t.request(base, op, key).setIdleTimeout(timeoutMs);
       Buffer body = t.body(op, key);
       long t0 = System.nanoTime();
@@ -383,7 +401,19 @@ public final class KvLoad {
                   + why.substring(0, Math.min(160, why.length())));
             }
             // an error (e.g. 503 from a server that lost leadership) pauses this client, so a
-            // failing server does not turn the loop into a busy one; errors are reported per phase
+            // failing server does not turn the loop into a busy one, and makes the load look for the
+            // leader again (one look at a time), as a client library would; errors are reported
+            if (state[6] == 0) {
+              state[6] = 1;
+              t.findLeader(http).onComplete(found -> {
+                state[6] = 0;
+                if (found.succeeded() && !found.result().equals(current[0])) {
+                  System.out.println("leader moved system=" + t.name() + " from=" + current[0] + " to=" + found.result());
+                  current[0] = found.result();
+                  state[5]++;
+                }
+              });
+            }
             vertx.setTimer(ERROR_PAUSE_MS, id -> next());
           });
     }
@@ -464,20 +494,24 @@ public final class KvLoad {
   }
 
   private static String cells(Result r) {
+    String notes = (r.errors() > 0 ? r.errors() + " errors" : "")
+        + (r.leaderMoves() > 0 ? (r.errors() > 0 ? ", " : "") + r.leaderMoves() + " leader moves" : "");
     return String.format(Locale.ROOT, "%,.0f%s | %.1f | %.1f | %.1f |", r.opsPerS(),
-        r.errors() > 0 ? " (" + r.errors() + " errors)" : "", r.p50Ms(), r.p99Ms(), r.p999Ms());
+        notes.isEmpty() ? "" : " (" + notes + " in all runs)", r.p50Ms(), r.p99Ms(), r.p999Ms());
   }
 
+  /**
+   * The run with the median throughput (the lower middle one for an even count), reported whole, so
+   * a row's latencies come from one run; errors and leader moves are summed over all runs.
+   */
   private static Result median(List<Result> all, String system, String op, int clients) {
-    List<Result> rs = all.stream().filter(r -> r.system().equals(system) && r.op().equals(op) && r.clients() == clients).toList();
-    Function<Function<Result, Double>, Double> med = f -> {
-      double[] v = rs.stream().mapToDouble(f::apply).sorted().toArray();
-      return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    };
+    List<Result> rs = all.stream().filter(r -> r.system().equals(system) && r.op().equals(op) && r.clients() == clients)
+        .sorted(java.util.Comparator.comparingDouble(Result::opsPerS)).toList();
+    Result m = rs.get((rs.size() - 1) / 2);
     long errors = rs.stream().mapToLong(Result::errors).sum();
-    return new Result(system, "", op, clients, 0, 0, errors, 0, med.apply(Result::opsPerS), med.apply(Result::p50Ms),
-        med.apply(Result::p99Ms), med.apply(Result::p999Ms), med.apply(Result::maxMs), med.apply(Result::clientCpu),
-        med.apply(Result::serverCpu), "");
+    long moves = rs.stream().mapToLong(Result::leaderMoves).sum();
+    return new Result(system, m.base(), op, clients, m.run(), moves, m.ops(), errors, m.seconds(), m.opsPerS(),
+        m.p50Ms(), m.p99Ms(), m.p999Ms(), m.maxMs(), m.clientCpu(), m.serverCpu(), m.load());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -491,19 +525,28 @@ public final class KvLoad {
       this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(2000), new PoolOptions().setHttp1MaxSize(4));
     }
 
-    /** Status and body, or null when unreachable. */
-    Map.Entry<Integer, String> call(HttpMethod method, String url, String body) {
+    /** Status and body; null (not a failure) when unreachable. Never blocks. */
+    Future<Map.Entry<Integer, String>> callAsync(HttpMethod method, String url, String body) {
       URI u = URI.create(url);
       RequestOptions ro = new RequestOptions().setMethod(method).setHost(u.getHost()).setPort(u.getPort())
           .setURI(u.getRawPath() + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery())).setIdleTimeout(2000);
-      Future<Map.Entry<Integer, String>> f = client.request(ro)
+      return client.request(ro)
           .compose(req -> (body == null ? req.send() : req.send(body)).compose(resp -> resp.body()
-              .map(b -> Map.entry(resp.statusCode(), b.toString(StandardCharsets.UTF_8)))));
-      try {
-        return f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        return null;
-      }
+              .map(b -> Map.entry(resp.statusCode(), b.toString(StandardCharsets.UTF_8)))))
+          .otherwise(e -> null);
+    }
+
+    /** Asks every URL at once; the first (in list order) for which {@code isLeader} holds. */
+    Future<String> first(List<String> urls, Function<String, Future<Boolean>> isLeader) {
+      List<Future<Boolean>> answers = urls.stream().map(u -> isLeader.apply(u).otherwise(false)).toList();
+      return Future.all(answers).compose(all -> {
+        for (int i = 0; i < urls.size(); i++) {
+          if (Boolean.TRUE.equals(answers.get(i).result())) {
+            return Future.succeededFuture(urls.get(i));
+          }
+        }
+        return Future.failedFuture("no leader among " + urls);
+      });
     }
   }
 
@@ -533,19 +576,11 @@ public final class KvLoad {
       return pids;
     }
 
-    /** The server whose /v1/health says it leads (every server answers health; bounded retries). */
+    /** The server whose /v1/health passes and says role=leader. */
     @Override
-    public String leader(Http http) throws IOException {
-      for (int attempt = 0; attempt < 100; attempt++) {
-        for (String url : urls) {
-          Map.Entry<Integer, String> h = http.call(HttpMethod.GET, url + "/v1/health", null);
-          if (h != null && h.getKey() == 200 && "leader".equals(new JsonObject(h.getValue()).getString("role"))) {
-            return url;
-          }
-        }
-        sleep(100);
-      }
-      throw new IOException("no conclave server reports role=leader with passing health within 10 s: " + urls);
+    public Future<String> findLeader(Http http) {
+      return http.first(urls, url -> http.callAsync(HttpMethod.GET, url + "/v1/health", null)
+          .map(h -> h != null && h.getKey() == 200 && "leader".equals(new JsonObject(h.getValue()).getString("role"))));
     }
 
     @Override
@@ -605,22 +640,15 @@ public final class KvLoad {
 
     /** The member whose own id is the leader id in {@code /v3/maintenance/status}. */
     @Override
-    public String leader(Http http) throws IOException {
-      for (int attempt = 0; attempt < 100; attempt++) {
-        for (String url : urls) {
-          Map.Entry<Integer, String> s = http.call(HttpMethod.POST, url + "/v3/maintenance/status", "{}");
-          if (s != null && s.getKey() == 200) {
-            JsonObject j = new JsonObject(s.getValue());
-            String leader = j.getString("leader");
-            String self = j.getJsonObject("header", new JsonObject()).getString("member_id");
-            if (leader != null && leader.equals(self)) {
-              return url;
-            }
-          }
+    public Future<String> findLeader(Http http) {
+      return http.first(urls, url -> http.callAsync(HttpMethod.POST, url + "/v3/maintenance/status", "{}").map(s -> {
+        if (s == null || s.getKey() != 200) {
+          return false;
         }
-        sleep(100);
-      }
-      throw new IOException("no etcd member reports itself leader within 10 s: " + urls);
+        JsonObject j = new JsonObject(s.getValue());
+        String leader = j.getString("leader");
+        return leader != null && leader.equals(j.getJsonObject("header", new JsonObject()).getString("member_id"));
+      }));
     }
 
     @Override
