@@ -47,6 +47,10 @@ import org.slf4j.LoggerFactory;
  *       applied to the {@link StateMachine} in order, and its reads served once applied.
  * </ol>
  *
+ * One exception to "persist, then apply": committed entries that this server has already forced
+ * are applied as soon as their Ready arrives, even while that Ready waits for a sync of its own
+ * (new entries, hard state); see {@link #applyDurable}.
+ *
  * A Ready that needs no sync (only messages or commits) is carried out at once when nothing is in
  * flight, else it waits its turn behind the sync, so Readies are always carried out in order.
  *
@@ -94,6 +98,9 @@ public final class RaftRuntime {
   // Readies returned by the node and not yet carried out, oldest first.
   private final ArrayDeque<Ready> waiting = new ArrayDeque<>();
   private boolean syncing;
+  private List<Ready> inFlight = List.of(); // the batch being synced, empty when none
+  // invariant: every entry of this server's log up to here has been forced (see applyDurable)
+  private long durableIndex;
   private boolean collectScheduled;
   private Promise<Void> idle; // completed when no sync is in flight (for stop)
 
@@ -188,6 +195,7 @@ public final class RaftRuntime {
     this.snapshotPolicy = Objects.requireNonNull(snapshotPolicy, "snapshotPolicy");
     this.metrics = new RaftRuntimeMetrics(registry, store);
     this.applied = node.appliedIndex();
+    this.durableIndex = store.lastIndex(); // what the store recovered is on disk
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -501,6 +509,51 @@ public final class RaftRuntime {
     if (!ready.isEmpty()) {
       waiting.addLast(ready);
       pump();
+      applyDurable();
+    }
+  }
+
+  /**
+   * Applies, in log order, the committed entries of Readies not yet carried out whose index this
+   * server has already forced, without waiting for the sync those Readies may still need (for
+   * their own new entries or hard state). Without this, a leader's commit (a follower's ack) that
+   * arrives while a sync is in flight waits for that sync and then for the next one, which it joins
+   * because the same Ready usually carries newly proposed entries: two forces in every write's
+   * latency that protect nothing it depends on.
+   *
+   * <p>Safe: a committed entry is on a majority's disks (with more than one voter, a follower acks an
+   * entry only after the leader sent it, which the leader does only once its own sync covered it),
+   * and {@code index <= durableIndex} also makes it durable here, which covers a sole voter (whose
+   * commit counts its own unforced append). Order holds: the walk goes oldest Ready first and stops
+   * at the first committed entry that is not next or not yet durable; messages, snapshots and reads
+   * still wait for their Ready's sync. Committed entries are never truncated, so a durable index
+   * that includes entries a conflicting append later replaced still covers every committed one.
+   */
+  private void applyDurable() {
+    if (stopped) {
+      return;
+    }
+    boolean progressed = false;
+    outer:
+    for (List<Ready> readies : List.of(inFlight, List.copyOf(waiting))) {
+      for (Ready r : readies) {
+        if (r.snapshot() != null) {
+          break outer; // a snapshot moves applied itself; leave it to carryOut
+        }
+        for (Entry e : r.committed()) {
+          if (e.index() <= applied) {
+            continue; // applied by an earlier walk
+          }
+          if (e.index() != applied + 1 || e.index() > durableIndex) {
+            break outer;
+          }
+          apply(e);
+          progressed = true;
+        }
+      }
+    }
+    if (progressed) {
+      releaseReads();
     }
   }
 
@@ -514,8 +567,10 @@ public final class RaftRuntime {
         continue;
       }
       syncing = true;
+      inFlight = batch;
       wal.<Persisted>executeBlocking(() -> persist(batch), true).onComplete(ar -> onContext(() -> {
         syncing = false;
+        inFlight = List.of();
         if (ar.failed() && ar.cause() instanceof SnapshotRestoreException bad) {
           LOG.error("snapshot from the leader not installed id={} term={}: Raft stops here error=\"{}\"",
               id, node.term(), bad.getMessage());
@@ -524,6 +579,14 @@ public final class RaftRuntime {
           storageFailed(ar.cause());
         } else {
           metrics.synced(ar.result().syncNanos(), batch.size());
+          for (Ready r : batch) {
+            if (r.snapshot() != null) {
+              durableIndex = r.snapshot().index();
+            }
+            if (!r.entries().isEmpty()) {
+              durableIndex = r.entries().get(r.entries().size() - 1).index(); // the log's end now
+            }
+          }
           if (!stopped) {
             carryOut(batch, ar.result().restores());
           }
@@ -532,6 +595,7 @@ public final class RaftRuntime {
           idle.tryComplete();
         }
         pump();
+        applyDurable();
       }));
     }
   }
@@ -605,7 +669,9 @@ public final class RaftRuntime {
         installSnapshot(r.snapshot(), restores.get(r));
       }
       for (Entry e : r.committed()) {
-        apply(e);
+        if (e.index() > applied) { // else applied early by applyDurable
+          apply(e);
+        }
       }
       for (ReadState rs : r.reads()) {
         readIndexKnown(rs);

@@ -247,4 +247,85 @@ class RaftRuntimeTest {
     assertThat(store.inner.recovered().firstIndex()).isEqualTo(end.snapshotIndex() + 1);
     Futures.await(raft.stop());
   }
+
+  /**
+   * Three runtimes wired by an in-memory sender. A leader's entry A is durable on it and on the
+   * followers, whose acks the test holds back; then a sync for entry B starts on the leader and is
+   * held. Releasing the acks commits A: A is applied and its proposal answered while B's sync is
+   * still held (A is already forced on the leader, see RaftRuntime#applyDurable), and B only after
+   * its own sync returns and a follower acked it.
+   */
+  @Test
+  void aCommittedEntryAlreadyForcedIsAppliedWithoutWaitingForAnotherSync() throws Exception {
+    List<String> ids = List.of("s1", "s2", "s3");
+    RaftTiming timing = new RaftTiming(20, 20, 2, Duration.ofSeconds(10), Duration.ofSeconds(10));
+    java.util.Map<Integer, RaftRuntime> byPort = new java.util.concurrent.ConcurrentHashMap<>();
+    java.util.Map<String, ControlledStore> stores = new java.util.HashMap<>();
+    java.util.Map<String, List<Long>> appliedBy = new java.util.HashMap<>();
+    java.util.concurrent.atomic.AtomicInteger gatedPort = new java.util.concurrent.atomic.AtomicInteger(-1);
+    List<Runnable> gated = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<RaftRuntime> runtimes = new ArrayList<>();
+    for (int i = 0; i < ids.size(); i++) {
+      String id = ids.get(i);
+      ControlledStore store = new ControlledStore();
+      stores.put(id, store);
+      RaftPeers peers = new RaftPeers();
+      for (int j = 0; j < ids.size(); j++) {
+        peers.put(ids.get(j), "127.0.0.1", j + 1);
+      }
+      List<Long> applied = new java.util.concurrent.CopyOnWriteArrayList<>();
+      appliedBy.put(id, applied);
+      RaftNode node = RaftNode.start(RaftConfig.of(id, Set.copyOf(ids)).withTimeouts(20, 2), store.recovered(),
+          new SplittableRandom(11 + i));
+      RaftRuntime.Sender sender = (to, payload) -> {
+        Runnable deliver = () -> byPort.get(to.port()).receive(payload);
+        if (to.port() == gatedPort.get()) {
+          gated.add(deliver);
+        } else {
+          deliver.run();
+        }
+        return true;
+      };
+      RaftRuntime raft = new RaftRuntime(vertx.getOrCreateContext(), node, store,
+          vertx.createSharedWorkerExecutor("raft-wal-" + id, 1), sender, peers,
+          (index, command) -> {
+            applied.add(index);
+            return index;
+          }, timing, new SimpleMeterRegistry());
+      byPort.put(i + 1, raft);
+      runtimes.add(raft);
+    }
+    for (RaftRuntime r : runtimes) {
+      Futures.await(r.start());
+    }
+    await().atMost(Duration.ofSeconds(20)).until(() -> runtimes.stream().anyMatch(r -> Futures.await(r.state()).isLeader()));
+    RaftRuntime leader = runtimes.stream().filter(r -> Futures.await(r.state()).isLeader()).findFirst().orElseThrow();
+    ControlledStore leaderStore = stores.get(leader.id());
+    Futures.await(leader.propose(new byte[] {0})); // the group works; the leader's no-op is applied too
+
+    gatedPort.set(ids.indexOf(leader.id()) + 1); // hold every message to the leader from now on
+    Future<Object> a = leader.propose(new byte[] {1});
+    long aIndex = Futures.await(leader.state()).lastIndex();
+    await().atMost(Duration.ofSeconds(5)).until(() -> runtimes.stream().filter(r -> r != leader)
+        .allMatch(r -> Futures.await(r.state()).lastIndex() >= aIndex) && !gated.isEmpty());
+    Thread.sleep(50); // the followers' syncs of A (memory stores) and their acks, now held
+    leaderStore.hold.set(true);
+    Future<Object> b = leader.propose(new byte[] {2});
+    assertThat(leaderStore.entered.tryAcquire(10, TimeUnit.SECONDS)).as("B's sync started and is held").isTrue();
+    assertThat(a.isComplete()).as("A is not committed while the acks are held").isFalse();
+
+    gatedPort.set(-1);
+    gated.forEach(Runnable::run);
+    assertThat(Futures.await(a)).as("A answered while B's sync is held").isEqualTo(aIndex);
+    assertThat(appliedBy.get(leader.id())).contains(aIndex).doesNotContain(aIndex + 1);
+    assertThat(b.isComplete()).isFalse();
+
+    leaderStore.hold.set(false);
+    leaderStore.release.countDown();
+    assertThat(Futures.await(b)).isEqualTo(aIndex + 1);
+    assertThat(appliedBy.get(leader.id())).containsSubsequence(aIndex, aIndex + 1);
+    for (RaftRuntime r : runtimes) {
+      Futures.await(r.stop());
+    }
+  }
 }
