@@ -123,7 +123,13 @@ public final class ClusterHarness implements AutoCloseable {
 
   /** As above, with this server's outgoing Raft frames passed through {@code linkFilter} (partitions). */
   public Node startKvServer(String name, int gossipPort, List<String> extra, RaftLinkFilter linkFilter) {
-    KvRuntime runtime = KvRuntime.server(settings, RaftTiming.lan(), linkFilter);
+    return startKvServer(name, gossipPort, extra, linkFilter, RaftTiming.lan());
+  }
+
+  /** As above, with Raft's timing given (e.g. a long election timeout to stage a fault). */
+  public Node startKvServer(String name, int gossipPort, List<String> extra, RaftLinkFilter linkFilter,
+      RaftTiming timing) {
+    KvRuntime runtime = KvRuntime.server(settings, timing, linkFilter);
     Daemon daemon = Daemon.start(config(name, true, gossipPort, extra), runtime, Duration.ofSeconds(20));
     Node node = new Node(name, daemon, Optional.of((ServerRuntime) runtime.inner()), Optional.empty());
     nodes.put(name, node);
@@ -145,8 +151,16 @@ public final class ClusterHarness implements AutoCloseable {
 
   /** Stops a daemon without a leave: to the others it just goes silent (a crash). */
   public void kill(String name) {
+    kill(name, Daemon.STOP_PHASE_TIMEOUT);
+  }
+
+  /**
+   * As {@link #kill(String)}, each stop phase given {@code phaseTimeout}: a short one cuts requests
+   * in flight (the HTTP drain) instead of letting them finish, closer to a crash.
+   */
+  public void kill(String name, Duration phaseTimeout) {
     Node n = nodes.remove(name);
-    n.daemon().stop(Daemon.STOP_PHASE_TIMEOUT);
+    n.daemon().stop(phaseTimeout);
   }
 
   /** A graceful leave, as SIGTERM does it. */
