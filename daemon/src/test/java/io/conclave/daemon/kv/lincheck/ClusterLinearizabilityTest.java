@@ -43,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Concurrent HTTP clients doing read, blind write and read-then-cas on three keys against three
  * servers (as {@code conclaved --server} runs them) and a client agent, while a seeded nemesis kills
  * and restarts the leader and partitions servers (Raft frames dropped by a {@link RaftLinkFilter};
- * gossip and HTTP stay up). After healing, the cluster must take a write and a linearizable read
+ * gossip and HTTP stay up; a kill is {@link ClusterHarness#kill}: no leave, requests in flight drain
+ * first). After healing, the cluster must take a write and a linearizable read
  * again, and the whole history must be linearizable per key (Herlihy &amp; Wing §3.3).
  *
  * <p>Outcomes: a 200 is definite; a write or cas answered 500 "No cluster leader" was not applied
