@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * <p>Every write gets a {@link RequestId} of this agent in {@link KvHttp#REQUEST_ID_HEADER}, so when
  * a server does not answer (it died, the leader moved) the same request can be retried on the next
  * server and still applies once. Retries stop at {@code bound}: then 500 "No cluster leader" if no
- * server ever took the request (not applied), 504 if one took it without answering (may be applied).
+ * server ever took the request (not applied), 504 if one took it without answering (may be applied),
+ * also when a later server answers 500 "No cluster leader" itself.
  * Bodies are limited here as on a server (413), so an oversized value never crosses the network.
  */
 public final class KvProxy {
@@ -163,6 +164,14 @@ public final class KvProxy {
 
     void relay(Forwarder.Reply reply) {
       if (ctx.response().ended() || ctx.response().closed()) {
+        return;
+      }
+      if (sent && method != HttpMethod.GET && method != HttpMethod.HEAD && reply.status() == 500
+          && reply.body().toString().equals("No cluster leader")) {
+        // this server found no leader, but an earlier one took the write without answering: it may
+        // be in a log and apply later, so "not applied" would be a lie
+        KvHttp.text(ctx, 504, "Timed out after " + boundMs + " ms: " + lastError + "; then "
+            + "no cluster leader (the request may still be applied)");
         return;
       }
       ctx.response().setStatusCode(reply.status());

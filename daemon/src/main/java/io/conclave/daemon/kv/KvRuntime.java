@@ -9,6 +9,7 @@ import io.conclave.daemon.cluster.ClusterControl;
 import io.conclave.daemon.cluster.ClusterControlException;
 import io.conclave.daemon.cluster.ClusterView;
 import io.conclave.daemon.raft.RaftClusterRuntime;
+import io.conclave.daemon.raft.RaftLinkFilter;
 import io.conclave.daemon.raft.RaftRuntime;
 import io.conclave.daemon.runtime.ClusterRuntime;
 import io.conclave.daemon.runtime.RuntimeContext;
@@ -45,9 +46,14 @@ public final class KvRuntime implements ClusterRuntime {
    * writes forwarded to the leader at the HTTP address gossip shows for it.
    */
   public static KvRuntime server(BridgeSettings settings, RaftTiming timing) {
+    return server(settings, timing, RaftLinkFilter.ALLOW_ALL);
+  }
+
+  /** As {@link #server(BridgeSettings, RaftTiming)}, with outgoing Raft frames filtered (tests' partitions). */
+  public static KvRuntime server(BridgeSettings settings, RaftTiming timing, RaftLinkFilter linkFilter) {
     KvStateMachine store = new KvStateMachine();
     RaftClusterRuntime raft = new RaftClusterRuntime(new RaftPeers(), Optional.empty(), timing,
-        RaftKvBackend.stateMachine(store));
+        RaftKvBackend.stateMachine(store), linkFilter);
     ServerRuntime server = new ServerRuntime(raft, settings)
         .withClusterSettings(() -> store.get(AutopilotSettings.KEY).entry().map(KvEntry::value));
     return new KvRuntime(server, raft, store, server::httpAddressOf, settings.forwardBound());

@@ -63,6 +63,7 @@ public final class RaftClusterRuntime implements ClusterRuntime {
   private final RaftTiming timing;
   private final StateMachine stateMachine;
   private volatile SnapshotPolicy snapshotPolicy = SnapshotPolicy.defaults();
+  private final RaftLinkFilter linkFilter;
   private final Promise<RaftRuntime> started = Promise.promise();
   private volatile RaftRuntime raft;
   private volatile Member self;
@@ -78,6 +79,16 @@ public final class RaftClusterRuntime implements ClusterRuntime {
    */
   public RaftClusterRuntime(RaftPeers peers, Optional<Set<String>> bootstrapVoters, RaftTiming timing,
       StateMachine stateMachine) {
+    this(peers, bootstrapVoters, timing, stateMachine, RaftLinkFilter.ALLOW_ALL);
+  }
+
+  /**
+   * As above, with every outgoing Raft frame passed through {@code linkFilter} first (a test's fault
+   * injection; {@link RaftLinkFilter#ALLOW_ALL} in production).
+   */
+  public RaftClusterRuntime(RaftPeers peers, Optional<Set<String>> bootstrapVoters, RaftTiming timing,
+      StateMachine stateMachine, RaftLinkFilter linkFilter) {
+    this.linkFilter = java.util.Objects.requireNonNull(linkFilter, "linkFilter");
     this.peers = peers;
     this.bootstrapVoters = bootstrapVoters.map(Set::copyOf);
     this.timing = timing;
@@ -204,6 +215,9 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     RaftRuntime.Sender sender = new RaftRuntime.Sender() {
       @Override
       public boolean send(RaftPeers.Address to, byte[] payload) {
+        if (!linkFilter.allows(id, to)) {
+          return true; // dropped as if lost on the wire (a test's partition)
+        }
         return transport.send(to.host(), to.port(), payload);
       }
 

@@ -11,6 +11,7 @@ import io.conclave.daemon.kv.KvEntry;
 import io.conclave.daemon.kv.KvRuntime;
 import io.conclave.daemon.kv.KvStateMachine;
 import io.conclave.daemon.raft.RaftClusterRuntime;
+import io.conclave.daemon.raft.RaftLinkFilter;
 import io.conclave.daemon.raft.RaftPeers;
 import io.conclave.daemon.raft.RaftRuntime;
 import io.conclave.daemon.raft.RaftState;
@@ -39,10 +40,10 @@ import java.util.Optional;
  * Several daemons in one JVM on 127.0.0.1 (each its own Vert.x, real sockets), with fast gossip and
  * autopilot timings. Awaitility runs on the test thread only. {@link #close} stops every daemon.
  */
-final class ClusterHarness implements AutoCloseable {
-  static final Duration WAIT = Duration.ofSeconds(20);
+public final class ClusterHarness implements AutoCloseable {
+  public static final Duration WAIT = Duration.ofSeconds(20);
   /** How long a request waits for a leader here: a few elections, short enough for a test. */
-  static final Duration FORWARD_BOUND = Duration.ofSeconds(3);
+  public static final Duration FORWARD_BOUND = Duration.ofSeconds(3);
   static final ObjectMapper JSON = new ObjectMapper();
 
   final Path dir;
@@ -51,20 +52,20 @@ final class ClusterHarness implements AutoCloseable {
   final Map<String, Node> nodes = new LinkedHashMap<>();
 
   /** One running daemon. */
-  record Node(String name, Daemon daemon, Optional<ServerRuntime> server, Optional<ClientRuntime> client) {
-    int httpPort() {
+  public record Node(String name, Daemon daemon, Optional<ServerRuntime> server, Optional<ClientRuntime> client) {
+    public int httpPort() {
       return daemon.httpPort();
     }
   }
 
-  ClusterHarness(Path dir, AutopilotSettings autopilot) {
+  public ClusterHarness(Path dir, AutopilotSettings autopilot) {
     this.dir = dir;
     this.settings = new BridgeSettings(GossipSettings.fastLocal(), autopilot, Duration.ofMillis(300),
         Duration.ofMillis(100), FORWARD_BOUND);
   }
 
   /** Gossip ports free right now (UDP and TCP), for a join list shared by every daemon. */
-  static List<Integer> freeGossipPorts(int n) {
+  public static List<Integer> freeGossipPorts(int n) {
     List<Integer> ports = new ArrayList<>();
     while (ports.size() < n) {
       try (ServerSocket tcp = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
@@ -81,7 +82,7 @@ final class ClusterHarness implements AutoCloseable {
     return ports;
   }
 
-  static List<String> joinArgs(List<Integer> gossipPorts) {
+  public static List<String> joinArgs(List<Integer> gossipPorts) {
     List<String> args = new ArrayList<>();
     for (int p : gossipPorts) {
       args.add("--join");
@@ -117,14 +118,25 @@ final class ClusterHarness implements AutoCloseable {
 
   /** A server as {@code conclaved --server} runs it: with the replicated KV store and forwarding. */
   Node startKvServer(String name, int gossipPort, List<String> extra) {
-    KvRuntime runtime = KvRuntime.server(settings, RaftTiming.lan());
+    return startKvServer(name, gossipPort, extra, RaftLinkFilter.ALLOW_ALL);
+  }
+
+  /** As above, with this server's outgoing Raft frames passed through {@code linkFilter} (partitions). */
+  public Node startKvServer(String name, int gossipPort, List<String> extra, RaftLinkFilter linkFilter) {
+    return startKvServer(name, gossipPort, extra, linkFilter, RaftTiming.lan());
+  }
+
+  /** As above, with Raft's timing given (e.g. a long election timeout to stage a fault). */
+  public Node startKvServer(String name, int gossipPort, List<String> extra, RaftLinkFilter linkFilter,
+      RaftTiming timing) {
+    KvRuntime runtime = KvRuntime.server(settings, timing, linkFilter);
     Daemon daemon = Daemon.start(config(name, true, gossipPort, extra), runtime, Duration.ofSeconds(20));
     Node node = new Node(name, daemon, Optional.of((ServerRuntime) runtime.inner()), Optional.empty());
     nodes.put(name, node);
     return node;
   }
 
-  Node startClient(String name, int gossipPort, List<String> extra) {
+  public Node startClient(String name, int gossipPort, List<String> extra) {
     ClientRuntime runtime = new ClientRuntime(settings);
     Daemon daemon = Daemon.start(config(name, false, gossipPort, extra), runtime, Duration.ofSeconds(20));
     Node node = new Node(name, daemon, Optional.empty(), Optional.of(runtime));
@@ -132,10 +144,23 @@ final class ClusterHarness implements AutoCloseable {
     return node;
   }
 
+  /** The running daemon called {@code name}, or null. */
+  public Node node(String name) {
+    return nodes.get(name);
+  }
+
   /** Stops a daemon without a leave: to the others it just goes silent (a crash). */
-  void kill(String name) {
+  public void kill(String name) {
+    kill(name, Daemon.STOP_PHASE_TIMEOUT);
+  }
+
+  /**
+   * As {@link #kill(String)}, each stop phase given {@code phaseTimeout}: a short one cuts requests
+   * in flight (the HTTP drain) instead of letting them finish, closer to a crash.
+   */
+  public void kill(String name, Duration phaseTimeout) {
     Node n = nodes.remove(name);
-    n.daemon().stop(Daemon.STOP_PHASE_TIMEOUT);
+    n.daemon().stop(phaseTimeout);
   }
 
   /** A graceful leave, as SIGTERM does it. */
@@ -145,7 +170,7 @@ final class ClusterHarness implements AutoCloseable {
   }
 
   /** The Raft state of a server whose Raft runs, or empty while it waits to bootstrap. */
-  static Optional<RaftState> raftState(Node n) {
+  public static Optional<RaftState> raftState(Node n) {
     Optional<RaftRuntime> r = raftOf(n);
     return r.map(rt -> Futures.await(rt.state()));
   }
@@ -158,12 +183,12 @@ final class ClusterHarness implements AutoCloseable {
     return f.isComplete() && f.succeeded() ? Optional.of(f.result()) : Optional.empty();
   }
 
-  List<Node> servers() {
+  public List<Node> servers() {
     return nodes.values().stream().filter(n -> n.server().isPresent()).toList();
   }
 
   /** The one server every running server agrees leads, at one term. */
-  RaftState awaitLeader() {
+  public RaftState awaitLeader() {
     RaftState[] found = new RaftState[1];
     await().atMost(WAIT).pollInterval(Duration.ofMillis(50)).until(() -> {
       List<RaftState> states = new ArrayList<>();
@@ -216,7 +241,7 @@ final class ClusterHarness implements AutoCloseable {
     }
   }
 
-  JsonNode getJson(Node n, String path) {
+  public JsonNode getJson(Node n, String path) {
     try {
       return JSON.readTree(get(n, path).body());
     } catch (IOException e) {

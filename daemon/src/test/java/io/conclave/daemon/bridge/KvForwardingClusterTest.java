@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.conclave.daemon.raft.RaftLinkFilter;
 import io.conclave.daemon.raft.RaftState;
+import io.conclave.daemon.raft.RaftTiming;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -14,6 +16,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -41,6 +46,11 @@ class KvForwardingClusterTest {
 
   /** n1..n3 with bootstrap-expect 3 and a client agent c1; returns once all agree on a leader. */
   RaftState startCluster() {
+    return startCluster(RaftLinkFilter.ALLOW_ALL, RaftTiming.lan());
+  }
+
+  /** As above, every server's outgoing Raft frames passed through {@code filter}. */
+  RaftState startCluster(RaftLinkFilter filter, RaftTiming timing) {
     cluster = new ClusterHarness(dir, new AutopilotSettings(Duration.ofMillis(200), Duration.ofSeconds(1),
         Duration.ofSeconds(60), 50));
     ports = ClusterHarness.freeGossipPorts(4);
@@ -48,7 +58,7 @@ class KvForwardingClusterTest {
     serverArgs = new ArrayList<>(List.of("--bootstrap-expect", "3"));
     serverArgs.addAll(join);
     for (int i = 0; i < 3; i++) {
-      cluster.startKvServer("n" + (i + 1), ports.get(i), serverArgs);
+      cluster.startKvServer("n" + (i + 1), ports.get(i), serverArgs, filter, timing);
     }
     RaftState leader = cluster.awaitLeader();
     ClusterHarness.Node client = cluster.startClient("c1", ports.get(3), join);
@@ -231,5 +241,49 @@ class KvForwardingClusterTest {
     cluster.awaitLeader();
     await().atMost(ClusterHarness.WAIT).untilAsserted(() ->
         assertThat(cluster.send(survivor, "GET", "/v1/kv/orphan", null).statusCode()).isEqualTo(404));
+  }
+
+  /**
+   * A write the client agent sent to a leader that died without answering, then retried on a server
+   * that found no leader within the bound, may still be applied (it is in a follower's log): the
+   * agent must answer 504, not the follower's 500 "No cluster leader" (= not applied). Staged with
+   * dropped Raft frames: the follower's acks to the leader are lost, so the entry reaches the
+   * follower's log but never commits before the leader is killed.
+   */
+  @Test
+  void aWriteTheDeadLeaderMayHaveAppendedIsNever500ThroughTheClientAgent() throws Exception {
+    Map<Integer, String> nameByRaftPort = new ConcurrentHashMap<>();
+    Set<String> cut = ConcurrentHashMap.newKeySet();
+    // a 2 s election timeout: the leader keeps leading (check quorum) while the acks are lost; a
+    // 10 s proposal timeout: it cannot answer the write before it is killed
+    RaftTiming slow = new RaftTiming(10, 200, 2, Duration.ofSeconds(10), Duration.ofSeconds(5));
+    RaftLinkFilter filter = (from, to) -> !cut.contains(from + ">" + nameByRaftPort.get(to.port()));
+    RaftState leader = startCluster(filter, slow);
+    for (ClusterHarness.Node n : cluster.servers()) {
+      nameByRaftPort.put(n.daemon().raftPort(), n.name());
+    }
+    ClusterHarness.Node follower = followersOf(leader).get(0);
+    String other = followersOf(leader).get(1).name();
+    cluster.kill(other);
+    cut.add(follower.name() + ">" + leader.id()); // the follower's acks are lost
+    long lastBefore = ClusterHarness.raftState(follower).orElseThrow().lastIndex();
+
+    CompletableFuture<HttpResponse<String>> put = cluster.http.sendAsync(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + node("c1").httpPort() + "/v1/kv/ghost"))
+        .timeout(Duration.ofSeconds(30)).PUT(HttpRequest.BodyPublishers.ofString("boo")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    await().atMost(ClusterHarness.WAIT).until(() -> ClusterHarness.raftState(follower).orElseThrow().lastIndex() > lastBefore);
+    // before the entry could commit or the leader could answer; the request in flight is cut
+    cluster.kill(leader.id(), Duration.ofMillis(200));
+    HttpResponse<String> answer = put.get(30, TimeUnit.SECONDS);
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(504);
+
+    // and it can apply: with the other follower back (the old leader stays down, it may not have
+    // synced the entry), the follower holding it has the longer log, so it leads and commits it
+    cut.clear();
+    cluster.startKvServer(other, ports.get(Integer.parseInt(other.substring(1)) - 1), serverArgs, filter, slow);
+    assertThat(cluster.awaitLeader().id()).isEqualTo(follower.name());
+    await().atMost(ClusterHarness.WAIT).untilAsserted(() ->
+        assertThat(cluster.send(follower, "GET", "/v1/kv/ghost?raw", null).body()).isEqualTo("boo"));
   }
 }
