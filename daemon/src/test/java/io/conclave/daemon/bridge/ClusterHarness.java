@@ -229,16 +229,7 @@ public final class ClusterHarness implements AutoCloseable {
   }
 
   HttpResponse<String> get(Node n, String path) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.httpPort() + path))
-        .GET().timeout(Duration.ofSeconds(10)).build();
-    try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return send(n, "GET", path, null);
   }
 
   public JsonNode getJson(Node n, String path) {
