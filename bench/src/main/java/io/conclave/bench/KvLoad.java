@@ -9,9 +9,11 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -67,6 +69,9 @@ public final class KvLoad {
         --cget-clients LIST  client counts for conclave ?consistent reads (default none)
         --duration S         measured seconds per phase (default 10)
         --warmup S           unmeasured seconds before each phase (default 2)
+        --prewarm S          once, before all phases: S/2 seconds of writes and S/2 of reads at 64
+                             clients on each system, unmeasured, so the JITs of the servers (and of
+                             this client) reach steady state first (default 0)
         --max-ops N          at most N requests per measured phase (default 2000000)
         --keys N             size of the key space bench/k000000.. (default 1000)
         --value-bytes N      value size (default 256)
@@ -96,12 +101,11 @@ public final class KvLoad {
       throw new IOException("no " + name() + " server reports itself leader within 10 s");
     }
 
-    RequestOptions request(String base, String op, int key);
-
-    Buffer body(String op, int key);
+    /** The whole HTTP/1.1 request (line, headers, body) for {@code op} on {@code key}, sent to {@code base}. */
+    Buffer request(String base, String op, int key);
 
     /** Whether the answer is a success for {@code op}. */
-    boolean ok(String op, int status, Buffer body);
+    boolean ok(String op, Http1Responses.Response response);
 
     List<Long> pids();
   }
@@ -246,6 +250,17 @@ public final class KvLoad {
         sleep(1000);
       }
     }
+    double prewarmS = Double.parseDouble(args.getOrDefault("prewarm", "0"));
+    if (prewarmS > 0) {
+      for (Target t : targets) {
+        long t0 = System.nanoTime();
+        long half = (long) (prewarmS / 2 * 1e9);
+        Result w = drive(t, t.leader(http), "put", 64, half, maxOps, this::randomKey, 0);
+        Result r = drive(t, t.leader(http), "get", 64, half, maxOps, this::randomKey, 0);
+        System.out.printf(Locale.ROOT, "prewarmed system=%s puts=%d gets=%d errors=%d in %.1f s%n", t.name(), w.ops(), r.ops(),
+            w.errors() + r.errors(), (System.nanoTime() - t0) / 1e9);
+      }
+    }
     List<Result> all = new ArrayList<>();
     int cell = 0;
     for (int r = 1; r <= runs; r++) {
@@ -302,25 +317,34 @@ public final class KvLoad {
    */
   private Result drive(Target t, String base, String op, int clients, long windowNanos, long opsMax,
       java.util.function.IntSupplier nextKey, int run) throws Exception {
-    HttpClientAgent client = vertx.createHttpClient(new HttpClientOptions()
-            .setProtocolVersion(HttpVersion.HTTP_1_1).setKeepAlive(true).setPipelining(false)
-            .setTcpNoDelay(true).setConnectTimeout(timeoutMs),
-        new PoolOptions().setHttp1MaxSize(clients).setMaxWaitQueueSize(-1));
+    NetClient net = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true).setConnectTimeout(timeoutMs));
     int capacity = (int) Math.min(opsMax, 20_000_000L);
     long[] latencies = new long[capacity];
     Context ctx = vertx.getOrCreateContext();
     CompletableFuture<long[]> done = new CompletableFuture<>(); // {ops, errors, endNanos}
     long[] state = new long[7]; // sent, answered, errors, inflight, lastAnswerNanos, leader moves, resolving
     String[] current = {base}; // the leader being driven; moves when errors show it lost leadership
+    List<Loop> loops = new ArrayList<>();
     long cpu0 = processCpuNanos();
     long server0 = serverCpuTicks(t.pids());
     long start = System.nanoTime();
     long deadline = start + windowNanos;
+    long[] watchdog = {-1};
     ctx.runOnContext(v -> {
       state[3] = clients;
       state[4] = start;
       for (int i = 0; i < clients; i++) {
-        new Loop(client, t, current, op, nextKey, deadline, opsMax, latencies, state, done).next();
+        loops.add(new Loop(net, t, current, op, nextKey, deadline, opsMax, latencies, state, done));
+      }
+      // one timer for every request's timeout, rather than one timer per request
+      watchdog[0] = vertx.setPeriodic(100, id -> {
+        long now = System.nanoTime();
+        for (Loop l : loops) {
+          l.checkTimeout(now);
+        }
+      });
+      for (Loop l : loops) {
+        l.next();
       }
     });
     long[] outcome = done.get(windowNanos / 1_000_000_000L + timeoutMs / 1000 + 60, TimeUnit.SECONDS);
@@ -328,7 +352,14 @@ public final class KvLoad {
     long end = outcome[2];
     double cpu = (processCpuNanos() - cpu0) / 1e9;
     double server = (serverCpuTicks(t.pids()) - server0) / 100.0; // USER_HZ is 100 on Linux
-    client.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    CompletableFuture<Void> closed = new CompletableFuture<>();
+    ctx.runOnContext(v -> {
+      vertx.cancelTimer(watchdog[0]);
+      loops.forEach(Loop::close);
+      closed.complete(null);
+    });
+    closed.get(10, TimeUnit.SECONDS);
+    net.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     double secs = (end - start) / 1e9;
     int n = (int) Math.min(outcome[0], capacity);
     long[] sorted = Arrays.copyOf(latencies, n);
@@ -338,9 +369,14 @@ public final class KvLoad {
         n == 0 ? 0 : sorted[n - 1] / 1e6, cpu / secs, server / secs, loadAverage());
   }
 
-  /** One closed-loop client: runs on the event loop only, so the shared counters need no locks. */
+  /**
+   * One closed-loop client with its own keep-alive connection: writes a prepared request, parses
+   * the response as it arrives ({@link Http1Responses}), sends the next. Runs on the event loop only,
+   * so the shared counters need no locks. The connection is opened on first use, again after the
+   * server closed it or after an error, and moves with the leader.
+   */
   private final class Loop {
-    private final HttpClientAgent client;
+    private final NetClient net;
     private final Target t;
     private final String[] current;
     private final String op;
@@ -350,10 +386,16 @@ public final class KvLoad {
     private final long[] latencies;
     private final long[] state;
     private final CompletableFuture<long[]> done;
+    private NetSocket socket;
+    private String socketBase;
+    private Http1Responses parser;
+    private long sentAt = -1; // the request in flight, -1 when none
+    private String inFlightBase;
+    private boolean closed;
 
-    Loop(HttpClientAgent client, Target t, String[] current, String op, java.util.function.IntSupplier nextKey,
+    Loop(NetClient net, Target t, String[] current, String op, java.util.function.IntSupplier nextKey,
         long deadline, long opsMax, long[] latencies, long[] state, CompletableFuture<long[]> done) {
-      this.client = client;
+      this.net = net;
       this.t = t;
       this.current = current;
       this.op = op;
@@ -373,49 +415,146 @@ public final class KvLoad {
         return;
       }
       state[0]++;
-      int key = nextKey.getAsInt();
       String base = current[0];
-      RequestOptions ro = t.request(base, op, key).setIdleTimeout(timeoutMs);
-      Buffer body = t.body(op, key);
-      long t0 = System.nanoTime();
-      client.request(ro)
-          .compose(req -> (body == null ? req.send() : req.send(body))
-              .compose(resp -> resp.body().map(b -> t.ok(op, resp.statusCode(), b) ? null
-                  : resp.statusCode() + " " + b.toString(StandardCharsets.UTF_8).trim())))
-          .onComplete(ar -> {
-            long now = System.nanoTime();
-            state[4] = now;
-            boolean good = ar.succeeded() && ar.result() == null;
-            if (good) {
-              long i = state[1]++;
-              if (i < latencies.length) {
-                latencies[(int) i] = now - t0;
-              }
-              next();
-              return;
+      Buffer request = t.request(base, op, nextKey.getAsInt());
+      inFlightBase = base;
+      sentAt = System.nanoTime();
+      if (socket != null && base.equals(socketBase)) {
+        socket.write(request);
+        return;
+      }
+      dropSocket();
+      URI u = URI.create(base);
+      long attempt = sentAt;
+      net.connect(u.getPort(), u.getHost()).onComplete(ar -> {
+        if (sentAt != attempt) { // timed out meanwhile
+          if (ar.succeeded()) {
+            ar.result().close();
+          }
+          return;
+        }
+        if (ar.failed()) {
+          failed(ar.cause().toString());
+          return;
+        }
+        NetSocket s = ar.result();
+        if (closed) {
+          s.close();
+          return;
+        }
+        socket = s;
+        socketBase = base;
+        parser = new Http1Responses();
+        s.handler(b -> received(s, b));
+        s.closeHandler(v -> {
+          if (socket == s) {
+            socket = null;
+            if (sentAt >= 0) {
+              failed("connection closed by " + base);
             }
-            state[2]++;
-            if (state[2] <= 3) {
-              String why = ar.failed() ? ar.cause().toString() : ar.result();
-              System.out.println("error system=" + t.name() + " op=" + op + " base=" + base + ": "
-                  + why.substring(0, Math.min(160, why.length())));
+          }
+        });
+        s.exceptionHandler(e -> {
+          if (socket == s) {
+            dropSocket();
+            if (sentAt >= 0) {
+              failed(e.toString());
             }
-            // an error (e.g. 503 from a server that lost leadership) pauses this client, so a
-            // failing server does not turn the loop into a busy one, and makes the load look for the
-            // leader again (one look at a time), as a client library would; errors are reported
-            if (state[6] == 0) {
-              state[6] = 1;
-              t.findLeader(http).onComplete(found -> {
-                state[6] = 0;
-                if (found.succeeded() && !found.result().equals(current[0])) {
-                  System.out.println("leader moved system=" + t.name() + " from=" + current[0] + " to=" + found.result());
-                  current[0] = found.result();
-                  state[5]++;
-                }
-              });
-            }
-            vertx.setTimer(ERROR_PAUSE_MS, id -> next());
-          });
+          }
+        });
+        s.write(request);
+      });
+    }
+
+    private void received(NetSocket s, Buffer b) {
+      if (socket != s) {
+        return;
+      }
+      parser.feed(b.getBytes());
+      Http1Responses.Response resp;
+      try {
+        resp = parser.next();
+      } catch (Http1Responses.MalformedResponse e) {
+        dropSocket();
+        failed(e.getMessage());
+        return;
+      }
+      if (resp == null) {
+        return;
+      }
+      if (sentAt < 0 || parser.buffered() > 0) {
+        dropSocket();
+        failed("unexpected bytes from " + socketBase + " (status " + resp.status() + ")");
+        return;
+      }
+      if (resp.close()) {
+        dropSocket();
+      }
+      long now = System.nanoTime();
+      long t0 = sentAt;
+      sentAt = -1;
+      state[4] = now;
+      if (!t.ok(op, resp)) {
+        error(resp.status() + " " + new String(resp.body(), StandardCharsets.UTF_8).trim());
+        return;
+      }
+      long i = state[1]++;
+      if (i < latencies.length) {
+        latencies[(int) i] = now - t0;
+      }
+      next();
+    }
+
+    void checkTimeout(long now) {
+      if (sentAt >= 0 && now - sentAt > TimeUnit.MILLISECONDS.toNanos(timeoutMs)) {
+        dropSocket();
+        failed("no answer from " + inFlightBase + " within " + timeoutMs + " ms");
+      }
+    }
+
+    private void failed(String why) {
+      sentAt = -1;
+      state[4] = System.nanoTime();
+      error(why);
+    }
+
+    /**
+     * An error (e.g. 503 from a server that lost leadership) pauses this client, so a failing
+     * server does not turn the loop into a busy one, and makes the load look for the leader again
+     * (one look at a time), as a client library would; errors are counted and the first reported.
+     */
+    private void error(String why) {
+      state[2]++;
+      if (state[2] <= 3) {
+        System.out.println("error system=" + t.name() + " op=" + op + " base=" + inFlightBase + ": "
+            + why.substring(0, Math.min(160, why.length())));
+      }
+      if (state[6] == 0) {
+        state[6] = 1;
+        t.findLeader(http).onComplete(found -> {
+          state[6] = 0;
+          if (found.succeeded() && !found.result().equals(current[0])) {
+            System.out.println("leader moved system=" + t.name() + " from=" + current[0] + " to=" + found.result());
+            current[0] = found.result();
+            state[5]++;
+          }
+        });
+      }
+      vertx.setTimer(ERROR_PAUSE_MS, id -> next());
+    }
+
+    private void dropSocket() {
+      NetSocket s = socket;
+      socket = null;
+      socketBase = null;
+      if (s != null) {
+        s.close();
+      }
+    }
+
+    void close() {
+      closed = true;
+      dropSocket();
     }
   }
 
@@ -550,16 +689,41 @@ public final class KvLoad {
     }
   }
 
-  private static RequestOptions options(String base, HttpMethod method, String uri) {
+  /** The bytes of one HTTP/1.1 request to {@code base}: line, Host, Content-Length when there is a body. */
+  static Buffer httpRequest(String method, String base, String uri, String contentType, byte[] body) {
     URI u = URI.create(base);
-    return new RequestOptions().setMethod(method).setHost(u.getHost()).setPort(u.getPort()).setURI(uri);
+    StringBuilder head = new StringBuilder(128).append(method).append(' ').append(uri).append(" HTTP/1.1\r\n")
+        .append("Host: ").append(u.getHost()).append(':').append(u.getPort()).append("\r\n");
+    if (body != null) {
+      if (contentType != null) {
+        head.append("Content-Type: ").append(contentType).append("\r\n");
+      }
+      head.append("Content-Length: ").append(body.length).append("\r\n");
+    }
+    head.append("\r\n");
+    Buffer b = Buffer.buffer(head.toString().getBytes(StandardCharsets.US_ASCII));
+    return body == null ? b : b.appendBytes(body);
   }
+
+  /** Every key's request for one server and operation, built once (a phase sends them many times). */
+  private final Map<String, Buffer[]> prepared = new java.util.HashMap<>();
+
+  private Buffer prepared(String base, String op, int key, java.util.function.IntFunction<Buffer> build) {
+    Buffer[] all = prepared.computeIfAbsent(base + " " + op, k -> new Buffer[keys.length]);
+    Buffer b = all[key];
+    if (b == null) {
+      b = all[key] = build.apply(key);
+    }
+    return b;
+  }
+
+  private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] KVS = "\"kvs\"".getBytes(StandardCharsets.US_ASCII);
 
   /** conclave's Consul-compatible KV API, driven on the leader. */
   private final class Conclave implements Target {
     private final List<String> urls;
     private final List<Long> pids;
-    private final Buffer valueBuffer = Buffer.buffer(value);
 
     Conclave(List<String> urls, List<Long> pids) {
       this.urls = urls;
@@ -584,26 +748,19 @@ public final class KvLoad {
     }
 
     @Override
-    public RequestOptions request(String base, String op, int key) {
-      return switch (op) {
-        case "put" -> options(base, HttpMethod.PUT, "/v1/kv/" + keys[key]);
-        case "get" -> options(base, HttpMethod.GET, "/v1/kv/" + keys[key]);
-        case "cget" -> options(base, HttpMethod.GET, "/v1/kv/" + keys[key] + "?consistent");
+    public Buffer request(String base, String op, int key) {
+      return prepared(base, op, key, k -> switch (op) {
+        case "put" -> httpRequest("PUT", base, "/v1/kv/" + keys[k], null, value);
+        case "get" -> httpRequest("GET", base, "/v1/kv/" + keys[k], null, null);
+        case "cget" -> httpRequest("GET", base, "/v1/kv/" + keys[k] + "?consistent", null, null);
         default -> throw new IllegalArgumentException("unknown op " + op);
-      };
+      });
     }
 
+    /** 200, and for a write the body {@code true} (Consul's answer to a PUT that applied). */
     @Override
-    public Buffer body(String op, int key) {
-      return op.equals("put") ? valueBuffer : null;
-    }
-
-    @Override
-    public boolean ok(String op, int status, Buffer body) {
-      if (status != 200) {
-        return false;
-      }
-      return !op.equals("put") || body.toString(StandardCharsets.UTF_8).trim().equals("true");
+    public boolean ok(String op, Http1Responses.Response r) {
+      return r.status() == 200 && (!op.equals("put") || r.bodyEquals(TRUE));
     }
   }
 
@@ -611,20 +768,20 @@ public final class KvLoad {
   private final class Etcd implements Target {
     private final List<String> urls;
     private final List<Long> pids;
-    private final Buffer[] puts;
-    private final Buffer[] ranges;
+    private final byte[][] puts;
+    private final byte[][] ranges;
 
     Etcd(List<String> urls, List<Long> pids) {
       this.urls = urls;
       this.pids = pids;
       Base64.Encoder b64 = Base64.getEncoder();
       String v = b64.encodeToString(value);
-      puts = new Buffer[keys.length];
-      ranges = new Buffer[keys.length];
+      puts = new byte[keys.length][];
+      ranges = new byte[keys.length][];
       for (int i = 0; i < keys.length; i++) {
         String k = b64.encodeToString(keys[i].getBytes(StandardCharsets.UTF_8));
-        puts[i] = Buffer.buffer("{\"key\":\"" + k + "\",\"value\":\"" + v + "\"}");
-        ranges[i] = Buffer.buffer("{\"key\":\"" + k + "\"}");
+        puts[i] = ("{\"key\":\"" + k + "\",\"value\":\"" + v + "\"}").getBytes(StandardCharsets.US_ASCII);
+        ranges[i] = ("{\"key\":\"" + k + "\"}").getBytes(StandardCharsets.US_ASCII);
       }
     }
 
@@ -652,26 +809,18 @@ public final class KvLoad {
     }
 
     @Override
-    public RequestOptions request(String base, String op, int key) {
-      return switch (op) {
-        case "put" -> options(base, HttpMethod.POST, "/v3/kv/put");
-        case "get", "cget" -> options(base, HttpMethod.POST, "/v3/kv/range");
+    public Buffer request(String base, String op, int key) {
+      return prepared(base, op, key, k -> switch (op) {
+        case "put" -> httpRequest("POST", base, "/v3/kv/put", "application/json", puts[k]);
+        case "get", "cget" -> httpRequest("POST", base, "/v3/kv/range", "application/json", ranges[k]);
         default -> throw new IllegalArgumentException("unknown op " + op);
-      };
+      });
     }
 
+    /** 200, and for a read a range that found the key (it carries {@code "kvs"}); a put answers its header. */
     @Override
-    public Buffer body(String op, int key) {
-      return op.equals("put") ? puts[key] : ranges[key];
-    }
-
-    @Override
-    public boolean ok(String op, int status, Buffer body) {
-      if (status != 200) {
-        return false;
-      }
-      // a range that found the key carries "kvs"; a put answers its header
-      return op.equals("put") || body.toString(StandardCharsets.UTF_8).contains("\"kvs\"");
+    public boolean ok(String op, Http1Responses.Response r) {
+      return r.status() == 200 && (op.equals("put") || r.bodyContains(KVS));
     }
   }
 
