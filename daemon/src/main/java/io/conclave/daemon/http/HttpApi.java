@@ -73,6 +73,17 @@ public final class HttpApi {
   }
 
   private void routes() {
+    RequestTimers timers = new RequestTimers(registry, "conclave.http.requests",
+        "HTTP API requests other than KV (conclave.kv.requests), by endpoint, method and status");
+    router.route().handler(ctx -> {
+      String endpoint = endpoint(ctx.normalizedPath());
+      if (endpoint != null) {
+        long start = System.nanoTime();
+        ctx.addEndHandler(v -> timers.record(endpoint, ctx.request().method().name(), ctx.response().getStatusCode(),
+            System.nanoTime() - start));
+      }
+      ctx.next();
+    });
     BodyHandler bodies = BodyHandler.create(false).setBodyLimit(CONTROL_BODY_BYTES_MAX);
     router.route("/v1/agent/*").handler(bodies);
     router.route("/v1/operator/*").handler(bodies);
@@ -95,6 +106,22 @@ public final class HttpApi {
     router.errorHandler(413, ctx -> text(ctx, 413, "Request body too large, max size: " + CONTROL_BODY_BYTES_MAX + " bytes"));
     router.errorHandler(500, this::failure);
   }
+
+  /** The metrics label of a path: a known API group, "other" for the rest, null for KV (timed by KvHttp). */
+  static String endpoint(String path) {
+    if (path.equals("/v1/kv") || path.startsWith("/v1/kv/") || path.equals("/v1/txn")) {
+      return null;
+    }
+    for (String group : ENDPOINT_GROUPS) {
+      if (path.equals(group) || path.startsWith(group + "/")) {
+        return group.substring("/v1/".length()).replace('/', '_');
+      }
+    }
+    return "other";
+  }
+
+  private static final List<String> ENDPOINT_GROUPS = List.of("/v1/health", "/v1/status", "/v1/agent/metrics", "/v1/agent",
+      "/v1/operator/raft", "/v1/internal/kv", "/v1/internal");
 
   private void health(RoutingContext ctx) {
     withSnapshot(ctx, s -> {

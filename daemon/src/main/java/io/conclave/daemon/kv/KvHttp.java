@@ -1,6 +1,7 @@
 package io.conclave.daemon.kv;
 
 import io.conclave.daemon.http.Forwarder;
+import io.conclave.daemon.http.RequestTimers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -70,7 +71,7 @@ public final class KvHttp {
   private final String agentId;
   private final AtomicLong seq = new AtomicLong();
   private final ObjectMapper mapper = new ObjectMapper();
-  private volatile MeterRegistry registry;
+  private volatile RequestTimers timers;
 
   /**
    * @param agentId this daemon's id for exactly-once writes, unique per process lifetime
@@ -96,17 +97,16 @@ public final class KvHttp {
   public KvHttp bindMetrics(MeterRegistry registry) {
     Gauge.builder("conclave.kv.blocking.queries", watches, KvWatches::size)
         .description("open KV blocking queries").register(registry);
-    this.registry = registry;
+    this.timers = new RequestTimers(registry, "conclave.kv.requests", "KV API requests by endpoint, method and status");
     return this;
   }
 
   private void timeRequest(RoutingContext ctx, String endpoint) {
-    MeterRegistry r = registry;
-    if (r != null) {
+    RequestTimers t = timers;
+    if (t != null) {
       long start = System.nanoTime();
-      ctx.addEndHandler(v -> Timer.builder("conclave.kv.requests")
-          .tags("endpoint", endpoint, "method", ctx.request().method().name(), "status", Integer.toString(ctx.response().getStatusCode()))
-          .register(r).record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+      ctx.addEndHandler(v -> t.record(endpoint, ctx.request().method().name(), ctx.response().getStatusCode(),
+          System.nanoTime() - start));
     }
     ctx.next();
   }

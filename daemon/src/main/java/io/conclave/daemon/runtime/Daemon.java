@@ -19,6 +19,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.net.BindException;
@@ -100,7 +101,10 @@ public final class Daemon {
     Optional<DataDir> dataDir = config.dataDir().map(DataDir::open);
     PrometheusMeterRegistry registry = Metrics.newRegistry();
     Vertx vertx = Vertx.builder()
-        .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+        // Vert.x's per-request HTTP metrics look meters up by tags on every request; the daemon times
+        // requests itself with cached timers (conclave_http_requests_seconds, conclave_kv_requests_seconds)
+        .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+            .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER).addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
     Context context = vertx.getOrCreateContext();
