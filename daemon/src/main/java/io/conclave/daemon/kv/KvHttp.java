@@ -145,7 +145,10 @@ public final class KvHttp {
     }
     Optional<Consistency> consistency = consistency(ctx);
     Optional<Long> minIndex = unsigned(ctx, "index", "Invalid index");
-    Optional<Long> waitMs = BlockingWait.resolveMs(params.get("wait"), random);
+    Optional<Long> waitMs;
+    synchronized (random) { // requests arrive on several event loops; the generator is not thread-safe
+      waitMs = BlockingWait.resolveMs(params.get("wait"), random);
+    }
     if (consistency.isEmpty() || minIndex.isEmpty()) {
       return;
     }

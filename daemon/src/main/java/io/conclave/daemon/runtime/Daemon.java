@@ -4,6 +4,7 @@ import io.conclave.daemon.cluster.ClusterControl;
 import io.conclave.daemon.config.DaemonConfig;
 import io.conclave.daemon.http.HealthPolicy;
 import io.conclave.daemon.http.HttpApi;
+import io.conclave.daemon.http.HttpListeners;
 import io.conclave.daemon.metrics.Metrics;
 import io.conclave.daemon.transport.FramedOptions;
 import io.conclave.daemon.transport.FramedTransport;
@@ -16,7 +17,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.micrometer.MetricsDomain;
@@ -67,7 +67,7 @@ public final class Daemon {
     UdpTransport gossipUdp;
     FramedTransport gossipTcp;
     FramedTransport raftTcp;
-    HttpServer http;
+    HttpListeners http;
     boolean runtimeStarted;
   }
 
@@ -131,9 +131,8 @@ public final class Daemon {
         .compose(v -> {
           // HTTP binds before the runtime starts, so servers can gossip their HTTP address (where
           // followers and client agents forward requests); until the API is mounted it answers 503.
-          return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS))
-              .requestHandler(req -> httpHandler.get().handle(req))
-              .listen(config.httpPort(), host)
+          return HttpListeners.listen(vertx, new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS), host,
+                  config.httpPort(), HttpListeners.defaultLoops(), req -> httpHandler.get().handle(req))
               .recover(e -> Future.failedFuture(bindFailure("http", host, config.httpPort(), e)));
         })
         .compose(http -> {
@@ -263,7 +262,7 @@ public final class Daemon {
     }
     stopped = true;
     if (bound.http != null) {
-      quietly("http", bound.http.shutdown(timeout.toMillis(), TimeUnit.MILLISECONDS), timeout);
+      quietly("http", bound.http.shutdown(timeout.toMillis()), timeout);
     }
     if (bound.runtimeStarted) {
       quietly("runtime", runtime.stop(), timeout);

@@ -65,18 +65,28 @@ public final class ClusterHarness implements AutoCloseable {
   }
 
   /** Gossip ports free right now (UDP and TCP), for a join list shared by every daemon. */
+  /**
+   * {@code n} ports free right now for both TCP and UDP on loopback, for tests that must know a
+   * gossip port before the daemon binds it. They are drawn below Linux's ephemeral range
+   * (32768-60999), so the outgoing connections of this or another suite cannot take them
+   * between this call and the bind (an ephemeral port from bind(0) can be).
+   */
   public static List<Integer> freeGossipPorts(int n) {
+    java.util.SplittableRandom random = new java.util.SplittableRandom();
     List<Integer> ports = new ArrayList<>();
-    while (ports.size() < n) {
-      try (ServerSocket tcp = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-        int port = tcp.getLocalPort();
-        try (DatagramSocket udp = new DatagramSocket(port, InetAddress.getLoopbackAddress())) {
-          if (!ports.contains(port)) {
-            ports.add(port);
-          }
-        }
+    for (int attempt = 0; ports.size() < n; attempt++) {
+      if (attempt > 10_000) {
+        throw new IllegalStateException("no free TCP+UDP port pair found in 20000-32000 after 10,000 tries");
+      }
+      int port = random.nextInt(20_000, 32_000);
+      if (ports.contains(port)) {
+        continue;
+      }
+      try (ServerSocket tcp = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
+          DatagramSocket udp = new DatagramSocket(port, InetAddress.getLoopbackAddress())) {
+        ports.add(port);
       } catch (IOException e) {
-        // taken on UDP: try another
+        // taken on TCP or UDP: try another
       }
     }
     return ports;
