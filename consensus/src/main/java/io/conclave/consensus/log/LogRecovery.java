@@ -23,7 +23,9 @@ import java.util.stream.Stream;
  * torn tail and refusing anything else that is damaged.
  *
  * <p>Rules (docs/storage.md): every segment but the last was forced in full before the next one was
- * created, so any damage in it is corruption. In the last segment, the first invalid record (short
+ * created, so any damage in it is corruption. In the last segment, zeros from the first invalid
+ * record to the end of the file are space the store allocated ahead of its writes: cut, not
+ * counted as torn. Otherwise the first invalid record (short
  * header, length out of bounds or past the end of the file, CRC mismatch) is a torn tail, the
  * remains of a write that was never forced, provided no valid record starts anywhere after it;
  * if one does, the bad record sits in the middle of data the store may have acknowledged, and
@@ -216,10 +218,15 @@ final class LogRecovery {
     int end = (int) size;
     int pos = HEADER_BYTES;
     int records = 0;
+    boolean preallocated = false; // zeros after the last record: space the store allocated ahead
     while (pos < end) {
       String bad = checkFrame(buf, pos, end);
       if (bad != null) {
         if (!last) throw new CorruptLogException(file, pos, bad + " (not the last segment)");
+        if (allZero(buf, pos, end)) {
+          preallocated = true;
+          break;
+        }
         int next = findValidRecord(buf, pos + 1, end);
         if (next >= 0) {
           throw new CorruptLogException(file, pos, bad + "; a valid record follows at byte " + next);
@@ -244,7 +251,9 @@ final class LogRecovery {
         ch.truncate(pos);
         ch.force(true);
       }
-      truncatedBytes += end - pos;
+      if (!preallocated) {
+        truncatedBytes += end - pos;
+      }
     }
     segments.add(new Segment(file, seq, h.baseIndex(), h.baseTerm()));
     activeBytes = pos;
@@ -322,7 +331,11 @@ final class LogRecovery {
   }
 
   private static boolean allZero(ByteBuffer buf) {
-    for (int i = 0; i < buf.limit(); i++) {
+    return allZero(buf, 0, buf.limit());
+  }
+
+  private static boolean allZero(ByteBuffer buf, int from, int to) {
+    for (int i = from; i < to; i++) {
       if (buf.get(i) != 0) return false;
     }
     return true;

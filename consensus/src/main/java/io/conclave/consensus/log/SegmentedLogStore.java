@@ -91,6 +91,7 @@ public final class SegmentedLogStore implements LogStore {
   private long activeBytes; // header + every record encoded into it, buffered or not
   private long activeWrittenBytes; // handed to the OS
   private long activeDurableBytes; // forced
+  private long activeAllocatedBytes; // the file's size: written bytes, then zeros written ahead
   private int activeRecords;
 
   // invariant: firstIndex <= lastIndex + 1; with a snapshot, firstIndex == snapshotIndex + 1
@@ -186,7 +187,7 @@ public final class SegmentedLogStore implements LogStore {
       Segment last = segments.get(segments.size() - 1);
       active = FileChannel.open(last.path(), StandardOpenOption.WRITE);
       active.position(r.activeBytes());
-      activeBytes = activeWrittenBytes = activeDurableBytes = r.activeBytes();
+      activeBytes = activeWrittenBytes = activeDurableBytes = activeAllocatedBytes = r.activeBytes();
       activeRecords = r.activeRecords();
     }
     segmentCount = segments.size();
@@ -459,7 +460,13 @@ public final class SegmentedLogStore implements LogStore {
     try {
       if (failure == null) {
         flush();
-        if (activeDurableBytes != activeWrittenBytes) force(active);
+        if (activeAllocatedBytes > activeWrittenBytes) {
+          active.truncate(activeWrittenBytes); // a closed store's files end on a record
+          activeAllocatedBytes = activeWrittenBytes;
+          force(active);
+        } else if (activeDurableBytes != activeWrittenBytes) {
+          force(active);
+        }
       }
     } finally {
       try {
@@ -495,7 +502,8 @@ public final class SegmentedLogStore implements LogStore {
    */
   private void roll() throws IOException {
     flush();
-    if (activeDurableBytes != activeWrittenBytes) force(active);
+    active.truncate(activeWrittenBytes); // the zeros written ahead go: a finished segment ends on a record
+    force(active);
     active.close();
     createSegment(segments.get(segments.size() - 1).seq() + 1);
   }
@@ -514,6 +522,7 @@ public final class SegmentedLogStore implements LogStore {
     SegmentFormat.putHardState(first, hardState, votedFor);
     first.flip();
     active = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    activeAllocatedBytes = 0;
     segments.add(new Segment(path, seq, lastIndex, lastTerm));
     segmentCount = segments.size();
     writeFully(active, first);
@@ -556,8 +565,37 @@ public final class SegmentedLogStore implements LogStore {
 
   private void writeFully(FileChannel ch, ByteBuffer src) throws IOException {
     int bytes = src.remaining();
+    if (ch == active) {
+      allocateAhead(ch.position() + bytes);
+    }
     while (src.hasRemaining()) ch.write(src);
     bytesWritten += bytes;
+  }
+
+  /** Zeros written ahead of the data at a time, so most forces change no file size (storage.md). */
+  static final int ALLOCATE_AHEAD_BYTES = 1 << 20;
+
+  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ALLOCATE_AHEAD_BYTES).asReadOnlyBuffer();
+
+  /**
+   * Makes the active file at least {@code end} bytes long by writing zeros past its current end, up to
+   * the next multiple of {@link #ALLOCATE_AHEAD_BYTES} beyond {@code end}. A force that only
+   * overwrites bytes inside the file persists data alone; one that grows the file must also journal
+   * its new size, which on ext4 took 0.33 ms against 0.20 ms per 4 KiB fdatasync here. The zeros go
+   * out with the next force; recovery cuts zeros after the last record (LogRecovery).
+   */
+  private void allocateAhead(long end) throws IOException {
+    if (end <= activeAllocatedBytes) return;
+    // never far past the segment's size: a store of small segments writes small chunks
+    long chunk = Math.min(ALLOCATE_AHEAD_BYTES, options.segmentBytesMax());
+    long target = Math.max(end, Math.min((end / chunk + 1) * chunk, options.segmentBytesMax()));
+    long at = activeAllocatedBytes;
+    while (at < target) {
+      ByteBuffer z = ZEROS.duplicate();
+      z.limit((int) Math.min(z.capacity(), target - at));
+      while (z.hasRemaining()) at += active.write(z, at);
+    }
+    activeAllocatedBytes = target;
   }
 
   private void force(FileChannel ch) throws IOException {
@@ -599,6 +637,10 @@ public final class SegmentedLogStore implements LogStore {
   }
 
   /** How much of the active segment is forced; a power cut keeps at least this much. */
+  long activeWrittenBytesForTest() {
+    return activeWrittenBytes;
+  }
+
   long activeDurableBytesForTest() {
     return activeDurableBytes;
   }

@@ -11,7 +11,9 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -247,7 +249,11 @@ class SegmentedLogStoreTest {
         Recovered r = s.recovered();
         assertThat(r.entries()).as("cut at %d", cut).isEqualTo(entries(1, entryCut ? 11 : 12, 1));
         assertThat(r.hardState()).as("cut at %d", cut).isEqualTo(new HardState(1, "n1", 8));
-        assertThat(s.recoveryTruncatedBytes()).isEqualTo(cut - (entryCut ? prevStart : lastStart));
+        // a torn prefix of nothing but zeros cannot be told from space written ahead: cut, not counted
+        int start = entryCut ? prevStart : lastStart;
+        byte[] torn = Arrays.copyOfRange(Files.readAllBytes(golden.resolve(segment.getFileName())), start, cut);
+        long expectedCount = IntStream.range(0, torn.length).allMatch(i -> torn[i] == 0) ? 0 : cut - start;
+        assertThat(s.recoveryTruncatedBytes()).as("cut at %d", cut).isEqualTo(expectedCount);
         s.append(entries(s.lastIndex() + 1, 20, 2));
         s.sync();
       }
@@ -277,11 +283,21 @@ class SegmentedLogStoreTest {
       s.append(entries(15, 30, 2)); // replaces 15..20, then extends
       s.saveHardState(new HardState(2, "n2", 25));
       s.flush(); // in the page cache, not forced
-      written = Files.size(s.activeSegmentForTest());
+      written = s.activeWrittenBytesForTest(); // the file is longer: zeros written ahead
+      assertThat(Files.size(s.activeSegmentForTest())).isGreaterThan(written);
       s.append(entries(31, 40, 2)); // only in the process's buffer: lost with it
       s.abandonForTest();
     }
     assertThat(written).isGreaterThan(durable);
+    // nothing cut: the written records survive, and the zeros after them are not a torn tail
+    Path uncut = tmp.resolve("uncut");
+    LogFiles.copyDir(golden, uncut);
+    try (SegmentedLogStore s = SegmentedLogStore.open(uncut)) {
+      List<Entry> all = new ArrayList<>(entries(1, 14, 1));
+      all.addAll(entries(15, 30, 2));
+      assertThat(s.recovered().entries()).isEqualTo(all);
+      assertThat(s.recoveryTruncatedBytes()).isZero();
+    }
     List<Entry> synced = entries(1, 20, 1);
     List<List<Entry>> prefixes = new ArrayList<>();
     for (int k = 15; k <= 30; k++) {
@@ -536,9 +552,14 @@ class SegmentedLogStoreTest {
 
   @Test
   void metricsCountSyncsFsyncTimeAndBytes() throws IOException {
+    Path active;
+    long written;
     try (SegmentedLogStore s = SegmentedLogStore.open(tmp)) {
+      active = s.activeSegmentForTest();
       long created = s.bytesWritten(); // header and first hard state
-      assertThat(created).isEqualTo(Files.size(s.activeSegmentForTest()));
+      assertThat(created).isPositive().isLessThan(200);
+      assertThat(Files.size(active)).as("zeros written ahead of the data")
+          .isEqualTo(SegmentedLogStore.ALLOCATE_AHEAD_BYTES);
       for (int i = 1; i <= 30; i += 10) {
         s.append(entries(i, i + 9, 1));
         s.sync();
@@ -547,7 +568,8 @@ class SegmentedLogStoreTest {
       assertThat(s.syncCount()).isEqualTo(3);
       assertThat(s.fsyncCount()).isEqualTo(4); // the three syncs plus the segment's creation
       assertThat(s.fsyncNanosTotal()).isPositive().isGreaterThanOrEqualTo(s.fsyncNanosLast());
-      assertThat(s.bytesWritten()).isEqualTo(Files.size(s.activeSegmentForTest()));
+      written = s.bytesWritten(); // data only, not the zeros
     }
+    assertThat(Files.size(active)).as("close cuts the zeros: the file ends on its last record").isEqualTo(written);
   }
 }
