@@ -16,10 +16,12 @@
 #   apt-get install -y etcd-server          # Debian's etcd 3.4 (/usr/bin/etcd); apt-get update once first
 #   bench/kv-vs-etcd.sh [KvLoad options]    # e.g. --put-clients 1,16,64,256 --get-clients 64 --duration 10 --runs 3
 # KvLoad options (defaults): --put-clients 1,16,64,256 --get-clients 64 --cget-clients none
-#   --duration 10 --warmup 2 --max-ops 2000000 --keys 1000 --value-bytes 256 --runs 1 --timeout-ms 10000
+#   --duration 10 --warmup 2 --prewarm 0 --max-ops 2000000 --keys 1000 --value-bytes 256 --runs 1 --timeout-ms 10000
+# (docs/benchmarks.md uses --prewarm 40: servers run C2, which needs a warm-up before its figures hold)
 # Environment: ETCD=/path/to/etcd, JAVA=java, KVLOAD_JAVA_OPTS (client JVM flags), ONLY=conclave|etcd (drive
 # one system; both clusters still start), KEEP=1 (keep the temporary directory: logs, and each conclave
-# server's Prometheus metrics at the end), CONCLAVED_JAVA_OPTS (passed on by bin/conclaved).
+# server's Prometheus metrics at the end), CONCLAVED_JAVA_OPTS (passed on by bin/conclaved), CONCLAVED_JFR=DIR
+# (a JFR profile of each conclave server for the whole run, written to DIR/c0.jfr.. when it stops).
 #
 # The machine's cores are shared: the load generator (one event-loop thread) and all six servers run
 # on the same CPUs. The script prints nproc and the load average before and after.
@@ -94,7 +96,9 @@ for i in 0 1 2; do joins+=(--join "127.0.0.1:${c_gossip[$i]}"); done
 conclave_pids=()
 for i in 0 1 2; do
   mkdir -p "$work/c$i"
-  "$root/bin/conclaved" --server --node "c$i" --data-dir "$work/c$i" --bootstrap-expect 3 --bind 127.0.0.1 \
+  jfr=""
+  [[ -n "${CONCLAVED_JFR:-}" ]] && jfr="-XX:StartFlightRecording=filename=${CONCLAVED_JFR}/c$i.jfr,settings=profile,dumponexit=true"
+  CONCLAVED_JAVA_OPTS="${CONCLAVED_JAVA_OPTS:-} $jfr" "$root/bin/conclaved" --server --node "c$i" --data-dir "$work/c$i" --bootstrap-expect 3 --bind 127.0.0.1 \
     --http-port "${c_http[$i]}" --gossip-port "${c_gossip[$i]}" --raft-port "${c_raft[$i]}" "${joins[@]}" \
     > "$work/conclave-c$i.log" 2>&1 &
   pids+=($!); conclave_pids+=($!)
