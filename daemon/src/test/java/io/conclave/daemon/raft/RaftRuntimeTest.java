@@ -240,8 +240,10 @@ class RaftRuntimeTest {
         assertThat(st.firstIndex()).isEqualTo(st.snapshotIndex() - 3 + 1);
       }
     }
-    // 47 entries applied (configuration, no-op, 45 commands): the last snapshot is at 40 at least
-    await().atMost(Duration.ofSeconds(10)).until(() -> Futures.await(raft.state()).snapshotIndex() >= 40);
+    // 47 entries applied (configuration, no-op, 45 commands). At rest the policy leaves fewer than
+    // 10 applied entries after the last snapshot, so it is at 38 at least; where exactly depends on
+    // when each snapshot started (one in flight delays the next), so 40 is not promised.
+    await().atMost(Duration.ofSeconds(10)).until(() -> Futures.await(raft.state()).snapshotIndex() >= 47 - 10 + 1);
     RaftState end = Futures.await(raft.state());
     assertThat(store.inner.recovered().snapshot().index()).isEqualTo(end.snapshotIndex());
     assertThat(store.inner.recovered().firstIndex()).isEqualTo(end.snapshotIndex() + 1);
