@@ -38,7 +38,7 @@ import java.util.function.Function;
  * by side with the same client code, the same keys, values and concurrency. Run by
  * {@code bench/kv-vs-etcd.sh}, which starts both clusters; see docs/benchmarks.md.
  *
- * <p>Each phase (system, operation, N clients) opens a fresh pool of exactly N keep-alive
+ * <p>Each phase (system, operation, N clients) opens exactly N fresh raw HTTP/1.1 keep-alive
  * connections (no pipelining), runs N clients that each send one request, wait for the answer and
  * send the next, first for a warm-up that is not counted, then for the measured window. A phase is
  * bounded in time ({@code --duration}) and in count ({@code --max-ops}); every request has a
@@ -51,8 +51,8 @@ import java.util.function.Function;
  * {@code POST /v3/kv/put}), {@code get} (conclave's default consistency, which is linearizable and
  * may use the leader lease; etcd {@code POST /v3/kv/range}, linearizable by ReadIndex), and
  * {@code cget} (conclave {@code ?consistent}, ReadIndex without any clock assumption; etcd the same
- * range as {@code get}). Both clusters are driven on their leader: conclave's followers do not
- * forward KV requests yet, and an etcd follower would add a forwarding hop. A failed request
+ * range as {@code get}). Both clusters are driven on their leader: a follower of either would add a
+ * forwarding hop. A failed request
  * (counted as an error, never as a latency) pauses its client for 20 ms and makes the load look for
  * the leader again, so a phase goes on against a new leader after an election, as a client library
  * would; the result line counts these leader moves.
