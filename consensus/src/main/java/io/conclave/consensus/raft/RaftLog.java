@@ -22,6 +22,9 @@ final class RaftLog {
   // Lowest index written since the last drain (lastIndex() + 1 when nothing is pending).
   private long unstableFrom;
   private boolean truncated;
+  // The runtime reported every entry up to here forced (persistedTo); what the leader may count for
+  // itself towards a commit. invariant: durable <= lastIndex()
+  private long durable;
 
   RaftLog(long offset, long offsetTerm, List<Entry> stored, long committed) {
     this.offset = offset;
@@ -34,6 +37,7 @@ final class RaftLog {
     this.committed = Math.min(Math.max(committed, offset), lastIndex());
     this.applied = offset;
     this.unstableFrom = lastIndex() + 1;
+    this.durable = lastIndex(); // what the store recovered is on disk
   }
 
   long lastIndex() {
@@ -108,6 +112,23 @@ final class RaftLog {
     entries.subList((int) (index - offset - 1), entries.size()).clear();
     unstableFrom = Math.min(unstableFrom, index);
     truncated = true;
+    durable = Math.min(durable, index - 1); // the replacing entries are not forced yet
+  }
+
+  long durable() {
+    return durable;
+  }
+
+  /**
+   * The runtime forced the log up to entry ({@code index}, {@code term}). Ignored (returns false) when
+   * that entry is no longer ours: a conflict replaced it since it was written (two entries with the
+   * same index and term have the same prefix, so a match means everything up to it is forced), or it
+   * lies outside the in-memory log (compacted, or not written yet).
+   */
+  boolean persistedTo(long index, long term) {
+    if (index <= durable || index < offset || !matchTerm(index, term)) return false;
+    durable = index;
+    return true;
   }
 
   /** Whether a conflict truncated the log since the last call (the configuration may have changed). */
@@ -182,6 +203,7 @@ final class RaftLog {
       offsetTerm = term;
       committed = index;
       applied = index;
+      durable = Math.min(durable, index); // nothing after the snapshot is ours yet
     }
     unstableFrom = Math.max(unstableFrom, offset + 1);
     if (unstableFrom > lastIndex() + 1) unstableFrom = lastIndex() + 1;

@@ -31,9 +31,13 @@ import java.util.random.RandomGenerator;
  * One member of a Raft group, as a pure state machine: no threads, sockets, files or clocks. The
  * runtime drives it with {@link #tick()}, {@link #step(Message)}, {@link #propose(byte[])} and the
  * other requests below, then calls {@link #ready()} to collect what to persist, send and apply (see
- * {@link Ready} for the order that keeps it safe). Calls between two {@code ready()} calls are
- * batched: proposals made in one batch leave in one AppendEntries, reads in one batch share one
- * heartbeat round.
+ * {@link Ready} for the order that keeps it safe), and reports each sync with {@link #persisted} and
+ * {@link #persistedHardState}. Calls between two {@code ready()} calls are batched: proposals made in
+ * one batch leave in one AppendEntries, reads in one batch share one heartbeat round.
+ *
+ * <p>The leader's writes are pipelined (dissertation §10.2.1): its AppendEntries leave before its own
+ * fsync, and it counts its own log towards a commit only up to what the runtime reported forced, so
+ * a committed entry is on a majority's disks whichever of them acknowledged first.
  *
  * <p>Same state + same inputs + same random sequence = same outputs; that is what lets the
  * simulation replay a failing seed exactly.
@@ -62,6 +66,10 @@ public final class RaftNode {
   private String votedFor;
   private String leader;
   private HardState lastHardState;
+  // The term and vote the runtime reported forced (persistedHardState): messages that rely on the
+  // current ones may leave before a sync only when these equal them.
+  private long durableTerm;
+  private String durableVote;
 
   private int electionElapsed;
   private int heartbeatElapsed;
@@ -115,7 +123,12 @@ public final class RaftNode {
     if (!entries.isEmpty() && entries.get(0).index() != offset + 1) {
       throw new IllegalStateException("recovered log starts at " + entries.get(0).index() + " but the snapshot ends at " + offset);
     }
+    // A stored commit may be lower than what was committed (and applied) before a crash, since the
+    // commit index is saved without a sync of its own: the state machine is rebuilt from the snapshot
+    // and the log, and the leader tells us the rest.
     this.log = new RaftLog(offset, offsetTerm, entries, Math.max(hs.commit(), offset));
+    this.durableTerm = hs.term();
+    this.durableVote = hs.votedFor();
     this.baseConf = snapshot != null ? snapshot.configuration() : Configuration.ofVoters(config.voters());
     if (log.lastIndex() == 0 && snapshot == null && term == 0 && !config.voters().isEmpty()) {
       // A brand new group: every bootstrapping voter writes the same first entry, so it is the same
@@ -874,8 +887,9 @@ public final class RaftNode {
     long[] matches = new long[conf.voters().size()];
     int i = 0;
     for (String v : conf.voters()) {
-      // Our own log counts: it is persisted before any message that could lead to counting it leaves.
-      matches[i++] = v.equals(id) ? log.lastIndex() : (progress.containsKey(v) ? progress.get(v).match : 0);
+      // Our own log counts only as far as it is forced: our AppendEntries leave before our own sync
+      // (§10.2.1), so followers may acknowledge entries we could still lose in a crash.
+      matches[i++] = v.equals(id) ? log.durable() : (progress.containsKey(v) ? progress.get(v).match : 0);
     }
     Arrays.sort(matches);
     long majorityMatch = matches[matches.length - conf.quorum()];
@@ -983,6 +997,52 @@ public final class RaftNode {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Durability reports
+
+  /**
+   * The runtime forced its log up to the entry ({@code index}, {@code term}): the last entry of the
+   * Readies a sync covered, or the snapshot's index and term when no entry followed it. A leader
+   * counts its own log towards a commit only up to here, so this may commit (a group of one commits
+   * only here); the next {@link #ready()} carries the commit. Ignored when the entry is no longer in
+   * the log as reported (a conflict truncated it since, or it was compacted).
+   */
+  public void persisted(long index, long term) {
+    if (log.persistedTo(index, term)) maybeCommit();
+  }
+
+  /**
+   * The runtime forced {@code hardState} (the last one it saved before a sync). Until the current term
+   * and vote are reported here, every message waits for the sync (none goes in {@link
+   * Ready#sendBeforeSync()}). Reports must come in the order the hard states were handed out.
+   */
+  public void persistedHardState(HardState hardState) {
+    Objects.requireNonNull(hardState, "hardState");
+    if (hardState.term() < durableTerm) return;
+    durableTerm = hardState.term();
+    durableVote = hardState.votedFor();
+  }
+
+  /** Whether the current term and vote are forced: what any message of ours implicitly relies on. */
+  private boolean termDurable() {
+    return durableTerm == term && Objects.equals(durableVote, votedFor);
+  }
+
+  /**
+   * Whether {@code m} may leave before this Ready's sync (and any earlier one still in flight), given
+   * that our term and vote are durable. The leader's replication messages may: a follower's
+   * acknowledgement of them counts towards a commit on its own disk, and the leader counts its own
+   * log only as far as {@link #persisted} reported. So may replies that acknowledge no entry and cast
+   * no vote: a heartbeat answer (the round it confirms is about who leads now, not about any disk)
+   * and the ReadIndex exchange (its index is a commit index, already durable on a majority). An
+   * AppendEntriesResponse (acknowledges entries), InstallSnapshotResponse, vote messages and
+   * TimeoutNow wait for the sync.
+   */
+  private static boolean mayLeaveBeforeSync(Message m) {
+    return m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot
+        || m instanceof HeartbeatResponse || m instanceof ReadIndexRequest || m instanceof ReadIndexResponse;
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Output
 
   private void send(Message m) {
@@ -1003,6 +1063,9 @@ public final class RaftNode {
     }
     HardState hs = new HardState(term, votedFor, log.committed());
     HardState changed = hs.equals(lastHardState) ? null : hs;
+    // Only a new term or vote must be forced; the commit index is volatile state (Figure 2).
+    boolean syncHardState = changed != null
+        && (changed.term() != lastHardState.term() || !Objects.equals(changed.votedFor(), lastHardState.votedFor()));
     lastHardState = hs;
     Snapshot snap = snapshotToSave;
     snapshotToSave = null;
@@ -1011,11 +1074,17 @@ public final class RaftNode {
     if (changed == null && snap == null && entries.isEmpty() && outbox.isEmpty() && committed.isEmpty() && readStates.isEmpty()) {
       return Ready.EMPTY;
     }
-    List<Message> msgs = outbox;
+    List<Message> early = new ArrayList<>();
+    List<Message> late = new ArrayList<>();
+    boolean termDurable = termDurable();
+    for (Message m : outbox) {
+      if (termDurable && m.term() == term && mayLeaveBeforeSync(m)) early.add(m);
+      else late.add(m);
+    }
     outbox = new ArrayList<>();
     List<ReadState> reads = readStates;
     readStates = new ArrayList<>();
-    return new Ready(changed, snap, entries, msgs, committed, reads);
+    return new Ready(changed, syncHardState, snap, entries, early, late, committed, reads);
   }
 
   // ---------------------------------------------------------------------------------------------

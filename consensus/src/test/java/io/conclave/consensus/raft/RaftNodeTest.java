@@ -7,6 +7,8 @@ import io.conclave.consensus.log.Entry;
 import io.conclave.consensus.log.EntryType;
 import io.conclave.consensus.message.AppendEntries;
 import io.conclave.consensus.message.AppendEntriesResponse;
+import io.conclave.consensus.message.Heartbeat;
+import io.conclave.consensus.message.HeartbeatResponse;
 import io.conclave.consensus.message.RequestVote;
 import io.conclave.consensus.message.RequestVoteResponse;
 import java.nio.charset.StandardCharsets;
@@ -26,18 +28,139 @@ class RaftNodeTest {
     return applied.stream().filter(e -> e.type() == EntryType.COMMAND).map(e -> new String(e.data(), StandardCharsets.UTF_8)).toList();
   }
 
-  /** A group of one elects itself and commits a proposal in the same Ready that persists it. */
+  /**
+   * §10.2.1: a group of one commits a proposal only once the runtime reports it forced: the Ready
+   * that writes it carries no commit, persisted() commits it, and the next Ready carries the commit
+   * with a hard state that needs no sync (only the commit index moved).
+   */
   @Test
-  void singleNodeCommitsAtOnce() {
+  void soleVoterCommitsOnlyAfterPersisted() {
     RaftNode n = RaftNode.fresh(RaftConfig.of("a", Set.of("a")), new SplittableRandom(1));
     for (int i = 0; i < 30 && n.role() != Role.LEADER; i++) n.tick();
     assertThat(n.role()).isEqualTo(Role.LEADER);
-    n.ready();
+    reportSynced(n, n.ready());
+    assertThat(n.ready().committed()).extracting(Entry::type).containsExactly(EntryType.NOOP); // committed by the report
+    long noopCommitted = n.commitIndex();
     assertThat(n.propose(b("x"))).isInstanceOf(ProposeResult.Accepted.class);
     Ready rd = n.ready();
     assertThat(rd.entries()).hasSize(1);
-    assertThat(rd.committed()).containsExactlyElementsOf(rd.entries());
-    assertThat(rd.mustSync()).isTrue(); // the runtime persists before it applies
+    assertThat(rd.mustSync()).isTrue();
+    assertThat(rd.committed()).isEmpty(); // not durable anywhere yet
+    assertThat(n.commitIndex()).isEqualTo(noopCommitted);
+    Entry x = rd.entries().get(0);
+    n.persisted(x.index(), x.term());
+    assertThat(n.commitIndex()).isEqualTo(x.index());
+    Ready next = n.ready();
+    assertThat(next.committed()).containsExactly(x);
+    assertThat(next.hardState().commit()).isEqualTo(x.index());
+    assertThat(next.syncHardState()).isFalse();
+    assertThat(next.mustSync()).isFalse(); // the commit index is volatile: no fsync for it
+  }
+
+  /** A report for an entry a conflict has since replaced is ignored (it says nothing about the new one). */
+  @Test
+  void persistedIgnoresAReplacedEntry() {
+    RaftNode f = RaftNode.start(RaftConfig.of("b", Set.of("a", "b", "c")), TestNet.state(2, 1, 1), new SplittableRandom(2));
+    f.step(new AppendEntries("a", "b", 3, 1, 1, List.of(Entry.command(2, 3, b("new"))), 1));
+    Ready rd = f.ready();
+    assertThat(rd.entries()).extracting(Entry::term).containsExactly(3L);
+    f.persisted(2, 1); // the sync of the old entry 2@1, reported late: no longer ours
+    f.persisted(2, 3);
+    assertThat(f.lastTerm()).isEqualTo(3);
+  }
+
+  /**
+   * §10.2.1: a leader whose term is durable sends AppendEntries before its own sync, but counts its
+   * own log towards a commit only once persisted() says so; a follower's ack alone is not a majority
+   * of three.
+   */
+  @Test
+  void leaderSendsEarlyButCountsItselfOnlyWhenPersisted() {
+    TestNet net = new TestNet(3);
+    net.elect("n1");
+    net.deliverAll();
+    net.tickAll(3);
+    net.deliverAll();
+    RaftNode leader = net.node("n1");
+    long committed = leader.commitIndex();
+    leader.propose(b("p"));
+    Ready rd = leader.ready(); // taken by hand: written, not yet synced
+    assertThat(rd.mustSync()).isTrue();
+    assertThat(rd.sendBeforeSync()).hasSize(2).allSatisfy(m -> assertThat(m).isInstanceOf(AppendEntries.class));
+    assertThat(rd.messages()).isEmpty();
+    net.queue.addAll(rd.sendBeforeSync());
+    net.deliver(m -> m.to().equals("n2") || (m.from().equals("n2") && m.to().equals("n1")), 10);
+    assertThat(leader.commitIndex()).as("n2's ack without the leader's own sync").isEqualTo(committed);
+    Entry p = rd.entries().get(0);
+    leader.persisted(p.index(), p.term());
+    assertThat(leader.commitIndex()).isEqualTo(p.index());
+  }
+
+  /**
+   * A sole voter with a learner that wins its election in one step has a term nobody forced yet: its
+   * AppendEntries to the learner wait for the sync, in that Ready and in later ones, until the runtime
+   * reports the hard state durable.
+   */
+  @Test
+  void messagesWaitWhileTheTermIsNotDurable() {
+    Configuration conf = Configuration.ofVoters(Set.of("a")).apply(ConfChange.addLearner("l"));
+    var state = new io.conclave.consensus.log.LogStore.Recovered(new io.conclave.consensus.log.HardState(1, null, 1), 1,
+        List.of(new Entry(1, 1, EntryType.CONFIG, conf.encode())));
+    RaftNode n = RaftNode.start(RaftConfig.of("a", Set.of("a")), state, new SplittableRandom(3));
+    for (int i = 0; i < 30 && n.role() != Role.LEADER; i++) n.tick();
+    assertThat(n.role()).isEqualTo(Role.LEADER);
+    Ready first = n.ready();
+    assertThat(first.syncHardState()).isTrue();
+    assertThat(first.sendBeforeSync()).isEmpty();
+    assertThat(first.messages()).isNotEmpty().allSatisfy(m -> assertThat(m.to()).isEqualTo("l"));
+    n.propose(b("q"));
+    Ready second = n.ready(); // the first Ready's sync has not been reported
+    assertThat(second.sendBeforeSync()).isEmpty();
+    reportSynced(n, first);
+    reportSynced(n, second);
+    for (int i = 0; i < RaftConfig.DEFAULT_HEARTBEAT_TICKS; i++) n.tick();
+    Ready third = n.ready();
+    assertThat(third.sendBeforeSync()).isNotEmpty().allSatisfy(m -> assertThat(m.to()).isEqualTo("l"));
+    assertThat(third.messages()).isEmpty();
+  }
+
+  /**
+   * A follower's heartbeat answer claims nothing durable, so it leaves before any sync once the term
+   * is forced; an AppendEntries answer (an ack of entries) and anything after a term change wait.
+   */
+  @Test
+  void heartbeatResponseLeavesEarlyAppendResponseDoesNot() {
+    RaftNode f = RaftNode.fresh(RaftConfig.of("b", Set.of("a", "b", "c")), new SplittableRandom(4));
+    reportSynced(f, f.ready());
+    f.step(new Heartbeat("a", "b", 5, 1, 1)); // a new term
+    Ready termChange = f.ready();
+    assertThat(termChange.syncHardState()).isTrue();
+    assertThat(termChange.sendBeforeSync()).isEmpty();
+    assertThat(termChange.messages()).singleElement().isInstanceOf(HeartbeatResponse.class);
+    reportSynced(f, termChange);
+
+    f.step(new AppendEntries("a", "b", 5, 1, 1, List.of(Entry.command(2, 5, b("e"))), 1));
+    Ready append = f.ready(); // not reported: its sync is "in flight"
+    assertThat(append.mustSync()).isTrue();
+    assertThat(append.sendBeforeSync()).isEmpty();
+    assertThat(append.messages()).singleElement().isInstanceOf(AppendEntriesResponse.class);
+
+    f.step(new Heartbeat("a", "b", 5, 2, 2)); // carries the commit of entry 2
+    Ready beat = f.ready();
+    assertThat(beat.sendBeforeSync()).singleElement().isInstanceOf(HeartbeatResponse.class);
+    assertThat(beat.messages()).isEmpty();
+    assertThat(beat.mustSync()).isFalse(); // a commit-only hard state
+    assertThat(beat.hardState().commit()).isEqualTo(2);
+    assertThat(beat.committed()).extracting(Entry::index).containsExactly(2L); // applied after the sync before it
+  }
+
+  /** What a runtime reports once a Ready's writes are forced. */
+  private static void reportSynced(RaftNode n, Ready rd) {
+    if (!rd.entries().isEmpty()) {
+      Entry last = rd.entries().get(rd.entries().size() - 1);
+      n.persisted(last.index(), last.term());
+    }
+    if (rd.hardState() != null) n.persistedHardState(rd.hardState());
   }
 
   /** §5.2/§5.3: a leader is elected, replicates proposals, and every member applies them in order. */

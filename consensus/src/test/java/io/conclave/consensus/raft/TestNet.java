@@ -83,16 +83,34 @@ final class TestNet {
     return nodes.get(id);
   }
 
-  /** Carries out the node's Ready: persist, sync, queue messages, apply. */
+  /**
+   * Carries out the node's Readies: queue the early messages, persist, sync and report it, queue the
+   * rest, apply; again while the report produced more (a leader's own durability may commit).
+   */
   void flush(String id) {
-    Ready rd = nodes.get(id).ready();
+    RaftNode node = nodes.get(id);
     MemoryLogStore store = stores.get(id);
-    if (!rd.entries().isEmpty()) store.append(rd.entries());
-    if (rd.hardState() != null) store.saveHardState(rd.hardState());
-    if (rd.mustSync()) store.sync();
-    for (Message m : rd.messages()) if (!cut.contains(m.from() + ">" + m.to()) && !cut.contains(m.from()) && !cut.contains(m.to())) queue.add(m);
-    applied.get(id).addAll(rd.committed());
-    reads.get(id).addAll(rd.reads());
+    for (Ready rd = node.ready(); !rd.isEmpty(); rd = node.ready()) {
+      queueAll(rd.sendBeforeSync());
+      if (rd.snapshot() != null) store.saveSnapshot(rd.snapshot());
+      if (!rd.entries().isEmpty()) store.append(rd.entries());
+      if (rd.hardState() != null) store.saveHardState(rd.hardState());
+      store.sync(); // everything is forced at once here, so reporting it is always true
+      if (!rd.entries().isEmpty()) {
+        Entry last = rd.entries().get(rd.entries().size() - 1);
+        node.persisted(last.index(), last.term());
+      } else if (rd.snapshot() != null) {
+        node.persisted(rd.snapshot().index(), rd.snapshot().term());
+      }
+      if (rd.hardState() != null) node.persistedHardState(rd.hardState());
+      queueAll(rd.messages());
+      applied.get(id).addAll(rd.committed());
+      reads.get(id).addAll(rd.reads());
+    }
+  }
+
+  private void queueAll(List<Message> msgs) {
+    for (Message m : msgs) if (!cut.contains(m.from() + ">" + m.to()) && !cut.contains(m.from()) && !cut.contains(m.to())) queue.add(m);
   }
 
   void flushAll() {
