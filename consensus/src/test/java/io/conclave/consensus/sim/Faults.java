@@ -25,6 +25,10 @@ import java.util.SplittableRandom;
  * @param confChangeRate per-unit probability that the leader is asked for a membership change
  * @param transferRate per-unit probability that the leader is asked to transfer leadership
  * @param readRate per-unit probability that a client reads (ReadIndex or lease) at a random node
+ * @param syncStallRate probability that a sync stalls for another 20..120 units (a shared disk's
+ *     fsync stall), during which the leader's early messages and the followers' acks go on
+ * @param crashUnsyncedRate per-unit probability that a node with unsynced writes crashes, the leader
+ *     when it has some: the crash between a write and its fsync that pipelining must survive
  */
 public record Faults(
     int nodes,
@@ -43,7 +47,9 @@ public record Faults(
     int trailingEntries,
     double confChangeRate,
     double transferRate,
-    double readRate) {
+    double readRate,
+    double syncStallRate,
+    double crashUnsyncedRate) {
 
   /** A mix drawn from {@code seed}: every fault and feature appears in some runs, not in others. */
   public static Faults swarm(long seed) {
@@ -65,8 +71,12 @@ public record Faults(
     double confChanges = r.nextInt(3) == 0 ? 0 : r.nextDouble(0, 0.005);
     double transfers = r.nextInt(3) == 0 ? 0 : r.nextDouble(0, 0.002);
     double reads = r.nextInt(4) == 0 ? 0 : r.nextDouble(0, 0.2);
+    long maxMsgBytes = batch[r.nextInt(batch.length)];
+    int maxInflight = window[r.nextInt(window.length)];
+    // Drawn last, so the draws above keep their values for every seed.
+    double stalls = r.nextInt(3) == 0 ? 0 : r.nextDouble(0, 0.2);
+    double crashUnsynced = r.nextInt(3) == 0 ? 0 : r.nextDouble(0, 0.004);
     return new Faults(nodes, spares, loss, dup, delay, partition, crash, sync, propose, 4000,
-        batch[r.nextInt(batch.length)], window[r.nextInt(window.length)],
-        snapshots, trailing, confChanges, transfers, reads);
+        maxMsgBytes, maxInflight, snapshots, trailing, confChanges, transfers, reads, stalls, crashUnsynced);
   }
 }

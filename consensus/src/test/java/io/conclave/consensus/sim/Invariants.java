@@ -19,6 +19,10 @@ import java.util.TreeSet;
  * <ul>
  *   <li>Election Safety: at most one leader per term.
  *   <li>Log Matching: two logs with an entry of the same index and term agree on everything up to it.
+ *       A log here is what a node forced, or wrote while that can still be forced: an entry that a
+ *       crash threw away before any sync (and, its term not being durable, before anyone saw it) is
+ *       in no log, so a sole voter that lost its unforced term and wins that term again may write
+ *       other entries in it.
  *   <li>Leader Completeness: a leader of term T holds every entry committed in a term ≤ T.
  *   <li>State Machine Safety: every node applies the same entry at each index, in index order, and a
  *       snapshot restores exactly the state of the committed log up to its index.
@@ -33,7 +37,7 @@ import java.util.TreeSet;
 final class Invariants {
   private final Simulator sim;
   private final Map<Long, String> leaderOfTerm = new HashMap<>();
-  // (index, term) -> prefix hash, over every entry any node ever wrote.
+  // (index, term) -> prefix hash, over every entry any node ever forced.
   private final Map<Long, Map<Long, Long>> written = new HashMap<>();
   // The committed log as applied: term and prefix hash per index; commitTerm is nondecreasing.
   private long[] commitTerm = new long[64];
@@ -53,13 +57,14 @@ final class Invariants {
   void onWrite(Simulator.SimNode n, List<Entry> entries) {
     if (entries.isEmpty()) return;
     n.work.write(entries);
+    n.unsyncedFrom = Math.min(n.unsyncedFrom, entries.get(0).index());
     for (Entry e : entries) {
       if (e.type() == EntryType.CONFIG && e.index() > commitConfIndex) {
         appendedConfs.putIfAbsent(e.index() + "@" + e.term(), new Object[] {e.index(), Configuration.decode(e.data())});
       }
-      long h = n.work.prefixHash(e.index());
-      Long prior = written.computeIfAbsent(e.index(), k -> new HashMap<>()).putIfAbsent(e.term(), h);
-      if (prior != null && prior != h) {
+      Map<Long, Long> atIndex = written.get(e.index());
+      Long prior = atIndex == null ? null : atIndex.get(e.term());
+      if (prior != null && prior != n.work.prefixHash(e.index())) {
         throw new AssertionError("log matching: " + n.id + " wrote " + e + " whose prefix differs from another log's entry " + e.index() + "@" + e.term());
       }
     }
@@ -73,12 +78,22 @@ final class Invariants {
     n.work.installSnapshot(i, commitTerm, commitPrefix);
   }
 
+  /** The node's writes are forced: they join the logs that every other write must match. */
   void onSync(Simulator.SimNode n) {
+    for (long i = n.unsyncedFrom; i <= n.work.last(); i++) {
+      long h = n.work.prefixHash(i);
+      Long prior = written.computeIfAbsent(i, k -> new HashMap<>()).putIfAbsent(n.work.term(i), h);
+      if (prior != null && prior != h) {
+        throw new AssertionError("log matching: " + n.id + " forced entry " + i + "@" + n.work.term(i) + " whose prefix differs from another log's");
+      }
+    }
+    n.unsyncedFrom = Long.MAX_VALUE;
     n.durable = n.work.copy();
   }
 
   void onCrash(Simulator.SimNode n) {
     n.work = n.durable.copy();
+    n.unsyncedFrom = Long.MAX_VALUE;
   }
 
   void onRestart(Simulator.SimNode n) {

@@ -31,10 +31,13 @@ import java.util.TreeSet;
  * One seeded run of a Raft group over a simulated network, on one thread with a virtual clock.
  *
  * <p>Each node is a {@link RaftNode} with a {@link MemoryLogStore} and a runtime that behaves like the
- * daemon's: it writes every {@link Ready} to the store, and sends its messages, applies its committed
- * entries and serves its reads only after a sync that may come several units later (group commit).
- * A crash throws away unsynced writes and the pending outputs; a restart rebuilds the node from what
- * its store had forced. The state machine is a register holding the index of the last applied
+ * daemon's: it sends a {@link Ready}'s {@code sendBeforeSync} at once, writes the Ready to the store,
+ * and sends its other messages, applies its committed entries and serves its reads only after a sync
+ * that may come several units later (group commit) and may stall much longer; after each sync it
+ * reports what it forced ({@link RaftNode#persisted}, {@link RaftNode#persistedHardState}). A crash
+ * throws away unsynced writes and the pending outputs (faults also crash nodes, the leader first, in
+ * the window between a write and its sync); a restart rebuilds the node from what its store had
+ * forced. The state machine is a register holding the index of the last applied
  * command, plus a hash of the applied log, which snapshots carry.
  *
  * <p>Run = fault phase (loss, duplication, delay/reordering, symmetric and one-way partitions,
@@ -150,6 +153,7 @@ public final class Simulator {
       SimNode n = nodes.get(rnd.nextInt(nodes.size()));
       if (n.up) crash(n);
     }
+    if (rnd.nextDouble() < faults.crashUnsyncedRate()) crashMidWrite();
     for (SimNode n : nodes) {
       if (!n.up && n.restartAt <= now) restart(n);
     }
@@ -187,6 +191,20 @@ public final class Simulator {
     n.restartAt = now + 10 + rnd.nextInt(600);
     invariants.onCrash(n);
     log("crash " + n.id + " (restart at " + n.restartAt + ")");
+  }
+
+  /** Crashes a node that has written but not yet forced: the leader when it has, else any such node. */
+  private void crashMidWrite() {
+    String leader = currentLeader();
+    SimNode victim = leader != null && byId.get(leader).syncAt >= 0 ? byId.get(leader) : null;
+    if (victim == null) {
+      List<SimNode> unsynced = new ArrayList<>();
+      for (SimNode n : nodes) if (n.up && n.syncAt >= 0) unsynced.add(n);
+      if (unsynced.isEmpty()) return;
+      victim = unsynced.get(rnd.nextInt(unsynced.size()));
+    }
+    log("crash mid-write " + victim.id + " last=" + victim.raft.lastIndex() + " forced=" + victim.durable.last());
+    crash(victim);
   }
 
   private void restart(SimNode n) {
@@ -287,16 +305,35 @@ public final class Simulator {
     afterInput(to, f.msg.getClass().getSimpleName() + " from " + f.msg.from());
   }
 
-  /** The runtime half: write the Ready, hold its outputs until the next sync. */
+  /**
+   * The runtime half: send the early messages, write the Ready, hold its other outputs until the next
+   * sync (behind any Ready still waiting for one).
+   */
   private void afterInput(SimNode n, String what) {
     Ready rd = n.raft.ready();
+    if (n.raft.role() != n.seenRole || n.raft.term() != n.seenTerm) {
+      n.seenRole = n.raft.role();
+      n.seenTerm = n.raft.term();
+      log(n.id + " " + n.seenRole + " term=" + n.seenTerm + " last=" + n.raft.lastIndex() + " (" + what + ")");
+    }
     if (!rd.isEmpty()) {
+      for (Message m : rd.sendBeforeSync()) send(m);
       if (rd.snapshot() != null) {
         n.store.saveSnapshot(rd.snapshot());
         invariants.onSnapshotWrite(n, rd.snapshot());
+        n.writtenIndex = rd.snapshot().index();
+        n.writtenTerm = rd.snapshot().term();
       }
-      if (!rd.entries().isEmpty()) n.store.append(rd.entries());
-      if (rd.hardState() != null) n.store.saveHardState(rd.hardState());
+      if (!rd.entries().isEmpty()) {
+        n.store.append(rd.entries());
+        Entry last = rd.entries().get(rd.entries().size() - 1);
+        n.writtenIndex = last.index();
+        n.writtenTerm = last.term();
+      }
+      if (rd.hardState() != null) {
+        n.store.saveHardState(rd.hardState());
+        n.writtenHardState = rd.hardState();
+      }
       invariants.onWrite(n, rd.entries());
       if (rd.mustSync() || !n.pending.isEmpty()) {
         n.pending.add(rd);
@@ -311,9 +348,13 @@ public final class Simulator {
   }
 
   private void scheduleSync(SimNode n) {
-    if (n.syncAt < 0) n.syncAt = now + (faults.maxSyncDelayUnits() == 0 ? 0 : rnd.nextInt(faults.maxSyncDelayUnits() + 1));
+    if (n.syncAt >= 0) return;
+    long delay = faults.maxSyncDelayUnits() == 0 ? 0 : rnd.nextInt(faults.maxSyncDelayUnits() + 1);
+    if (!healed && faults.syncStallRate() > 0 && rnd.nextDouble() < faults.syncStallRate()) delay += 20 + rnd.nextInt(101);
+    n.syncAt = now + delay;
   }
 
+  /** Forces the node's writes, carries out what waited for them, then reports the sync to the core. */
   private void sync(SimNode n) {
     n.store.sync();
     n.syncAt = -1;
@@ -322,6 +363,9 @@ public final class Simulator {
     n.pending.clear();
     for (Ready rd : batch) release(n, rd);
     invariants.check("sync at " + n.id);
+    n.raft.persisted(n.writtenIndex, n.writtenTerm);
+    if (n.writtenHardState != null) n.raft.persistedHardState(n.writtenHardState);
+    afterInput(n, "persisted at " + n.id); // the report may commit (a leader's own log counts now)
   }
 
   private void release(SimNode n, Ready rd) {
@@ -445,6 +489,12 @@ public final class Simulator {
     long restartAt;
     long syncAt = -1;
     final List<Ready> pending = new ArrayList<>();
+    // The last entry (or snapshot) and hard state written to the store: what the next sync forces.
+    long writtenIndex;
+    long writtenTerm;
+    io.conclave.consensus.log.HardState writtenHardState;
+    Role seenRole; // for the trace: role and term transitions
+    long seenTerm = -1;
     // State machine: applied index, hash of the applied log, index of the last applied command.
     long appliedIndex;
     long stateHash;
@@ -457,6 +507,7 @@ public final class Simulator {
     // Shadows of the working and the durable log: term and prefix hash per index (index 0 = empty).
     LogShadow work = new LogShadow();
     LogShadow durable = new LogShadow();
+    long unsyncedFrom = Long.MAX_VALUE; // lowest index written since the last sync
 
     SimNode(String id, int tickPeriod, int phase) {
       this.id = id;
@@ -467,6 +518,9 @@ public final class Simulator {
     void start(RaftConfig config, long randomSeed) {
       LogStore.Recovered state = store.recovered();
       raft = RaftNode.start(config, state, new SplittableRandom(randomSeed));
+      writtenIndex = raft.lastIndex(); // a brand new voter's bootstrap entry is not written yet, but
+      writtenTerm = raft.lastTerm();   // its first Ready writes it before the first sync
+      writtenHardState = null;
       up = true;
       proposed.clear();
       readsStarted.clear();
