@@ -2,6 +2,7 @@ package io.conclave.daemon.raft;
 
 import io.conclave.consensus.log.Entry;
 import io.conclave.consensus.log.EntryType;
+import io.conclave.consensus.log.HardState;
 import io.conclave.consensus.log.LogStore;
 import io.conclave.consensus.message.Message;
 import io.conclave.consensus.message.MessageCodec;
@@ -40,19 +41,29 @@ import org.slf4j.LoggerFactory;
  * order that keeps Raft safe:
  *
  * <ol>
+ *   <li>the Ready's {@code sendBeforeSync} messages are sent at once, before anything is written:
+ *       the leader's AppendEntries, Heartbeat and InstallSnapshot, and replies that acknowledge
+ *       nothing (HeartbeatResponse, ReadIndex), which the core puts there only once the term and
+ *       vote they rely on are forced. So the leader's fsync runs in parallel with replication
+ *       (dissertation §10.2.1), and a follower's heartbeat answer never waits behind a slow fsync;
  *   <li>entries and hard state are written to the {@link LogStore} and forced, off the event loop on
  *       one ordered worker ({@code raft-wal}); while one sync is in flight, later Readies wait and
- *       go together in the next one (group commit: many proposals, one fsync);
- *   <li>back on the context, once durable: the Ready's messages are sent, its committed entries
- *       applied to the {@link StateMachine} in order, and its reads served once applied.
+ *       go together in the next one (group commit: many proposals, one fsync). A hard state that
+ *       only moves the commit index forces nothing: it is written with the next sync;
+ *   <li>back on the context, once durable: the sync is reported to the node ({@link
+ *       RaftNode#persisted} for the batch's last entry, {@link RaftNode#persistedHardState}), which
+ *       may commit (the leader counts its own log only this far), so a collect follows; the Ready's
+ *       other messages are sent, its committed entries applied to the {@link StateMachine} in order,
+ *       and its reads served once applied.
  * </ol>
  *
  * One exception to "persist, then apply": committed entries that this server has already forced
  * are applied as soon as their Ready arrives, even while that Ready waits for a sync of its own
  * (new entries, hard state); see {@link #applyDurable}.
  *
- * A Ready that needs no sync (only messages or commits) is carried out at once when nothing is in
- * flight, else it waits its turn behind the sync, so Readies are always carried out in order.
+ * A Ready that needs no sync (early messages, commits, a commit-only hard state) is carried out at
+ * once when nothing is in flight, else it waits its turn behind the sync, so Readies are always
+ * carried out in order.
  *
  * <p>Snapshots ({@link SnapshotPolicy}): once the applied index is {@code thresholdEntries} past the
  * last snapshot, the state machine's state is captured on the context at the applied index, written
@@ -101,6 +112,9 @@ public final class RaftRuntime {
   private List<Ready> inFlight = List.of(); // the batch being synced, empty when none
   // invariant: every entry of this server's log up to here has been forced (see applyDurable)
   private long durableIndex;
+  // The newest hard state of a Ready that needed no sync (only the commit moved): written at the
+  // start of the next sync's batch, and lost if none comes (the commit index is volatile).
+  private HardState unsavedHardState;
   private boolean collectScheduled;
   private Promise<Void> idle; // completed when no sync is in flight (for stop)
 
@@ -507,6 +521,9 @@ public final class RaftRuntime {
     Ready ready = node.ready();
     observe();
     if (!ready.isEmpty()) {
+      for (Message m : ready.sendBeforeSync()) {
+        send(m); // waits for no sync: neither this Ready's nor the one in flight
+      }
       waiting.addLast(ready);
       pump();
       applyDurable();
@@ -521,12 +538,15 @@ public final class RaftRuntime {
    * because the same Ready usually carries newly proposed entries: two forces in every write's
    * latency that protect nothing it depends on.
    *
-   * <p>Safe: a committed entry is on a majority's disks (with more than one voter, a follower acks an
-   * entry only after the leader sent it, which the leader does only once its own sync covered it),
-   * and {@code index <= durableIndex} also makes it durable here, which covers a sole voter (whose
-   * commit counts its own unforced append). Order holds: the walk goes oldest Ready first and stops
-   * at the first committed entry that is not next or not yet durable; messages, snapshots and reads
-   * still wait for their Ready's sync. Committed entries are never truncated, so a durable index
+   * <p>Safe: a committed entry is on a majority's disks. The leader sends AppendEntries before its
+   * own sync, so a follower may ack an entry the leader has not forced; but a follower acks only
+   * after its own sync, and the leader counts its own log towards the majority only up to what
+   * {@link RaftNode#persisted} reported after a sync here, so every vote in the majority is a disk.
+   * A sole voter commits only after that report, too. And {@code index <= durableIndex} still gates
+   * the apply, so an entry applied here (a proposal answered here) is also forced here, whatever the
+   * leader counted. Order holds: the walk goes oldest Ready first and stops at the first committed
+   * entry that is not next or not yet durable; messages (but {@code sendBeforeSync}, sent on
+   * arrival), snapshots and reads still wait for their Ready's sync. Committed entries are never truncated, so a durable index
    * that includes entries a conflicting append later replaced still covers every committed one.
    */
   private void applyDurable() {
@@ -563,12 +583,19 @@ public final class RaftRuntime {
       List<Ready> batch = new ArrayList<>(waiting);
       waiting.clear();
       if (batch.stream().noneMatch(Ready::mustSync)) {
+        for (Ready r : batch) {
+          if (r.hardState() != null) {
+            unsavedHardState = r.hardState(); // commit-only: goes out with the next sync
+          }
+        }
         carryOut(batch);
         continue;
       }
       syncing = true;
       inFlight = batch;
-      wal.<Persisted>executeBlocking(() -> persist(batch), true).onComplete(ar -> onContext(() -> {
+      HardState carried = unsavedHardState;
+      unsavedHardState = null;
+      wal.<Persisted>executeBlocking(() -> persist(carried, batch), true).onComplete(ar -> onContext(() -> {
         syncing = false;
         inFlight = List.of();
         if (ar.failed() && ar.cause() instanceof SnapshotRestoreException bad) {
@@ -579,16 +606,10 @@ public final class RaftRuntime {
           storageFailed(ar.cause());
         } else {
           metrics.synced(ar.result().syncNanos(), batch.size());
-          for (Ready r : batch) {
-            if (r.snapshot() != null) {
-              durableIndex = r.snapshot().index();
-            }
-            if (!r.entries().isEmpty()) {
-              durableIndex = r.entries().get(r.entries().size() - 1).index(); // the log's end now
-            }
-          }
           if (!stopped) {
+            reportSynced(carried, batch);
             carryOut(batch, ar.result().restores());
+            scheduleCollect(); // the report may have committed: hand the commit out
           }
         }
         if (!syncing && idle != null) {
@@ -597,6 +618,37 @@ public final class RaftRuntime {
         pump();
         applyDurable();
       }));
+    }
+  }
+
+  /**
+   * Tells the node what the sync forced: the batch's last entry (or snapshot, when no entry followed
+   * it) and its last hard state. Moves {@link #durableIndex} along.
+   */
+  private void reportSynced(HardState carried, List<Ready> batch) {
+    long index = -1;
+    long term = -1;
+    HardState hardState = carried;
+    for (Ready r : batch) {
+      if (r.snapshot() != null) {
+        index = r.snapshot().index();
+        term = r.snapshot().term();
+      }
+      if (!r.entries().isEmpty()) {
+        Entry last = r.entries().get(r.entries().size() - 1); // the log's end now
+        index = last.index();
+        term = last.term();
+      }
+      if (r.hardState() != null) {
+        hardState = r.hardState();
+      }
+    }
+    if (index >= 0) {
+      durableIndex = index;
+      node.persisted(index, term);
+    }
+    if (hardState != null) {
+      node.persistedHardState(hardState);
     }
   }
 
@@ -613,11 +665,15 @@ public final class RaftRuntime {
   }
 
   /**
-   * On the wal worker: writes the batch in order and forces it once. A snapshot from the leader is
-   * first read by the state machine (so one it cannot read is never saved), then saved.
+   * On the wal worker: writes the batch in order (after {@code carried}, a commit-only hard state
+   * that waited for a sync) and forces it once. A snapshot from the leader is first read by the state
+   * machine (so one it cannot read is never saved), then saved.
    */
-  private Persisted persist(List<Ready> batch) throws IOException {
+  private Persisted persist(HardState carried, List<Ready> batch) throws IOException {
     Map<Ready, StateMachine.Restore> restores = new IdentityHashMap<>();
+    if (carried != null) {
+      store.saveHardState(carried); // older than the batch's own, so first
+    }
     for (Ready r : batch) {
       if (r.snapshot() != null) {
         restores.put(r, prepareRestore(r.snapshot()));
