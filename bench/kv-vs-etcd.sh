@@ -21,7 +21,8 @@
 # Environment: ETCD=/path/to/etcd, JAVA=java, KVLOAD_JAVA_OPTS (client JVM flags), ONLY=conclave|etcd (drive
 # one system; both clusters still start), KEEP=1 (keep the temporary directory: logs, and each conclave
 # server's Prometheus metrics at the end), CONCLAVED_JAVA_OPTS (passed on by bin/conclaved), CONCLAVED_JFR=DIR
-# (a JFR profile of each conclave server for the whole run, written to DIR/c0.jfr.. when it stops).
+# (a JFR profile of each conclave server for the whole run, written to DIR/c0.jfr.. when it stops;
+# CONCLAVED_JFR_SETTINGS=FILE.jfc replaces the "profile" settings, e.g. a shorter sampling period).
 #
 # The machine's cores are shared: the load generator (one event-loop thread) and all six servers run
 # on the same CPUs. The script prints nproc and the load average before and after.
@@ -97,7 +98,7 @@ conclave_pids=()
 for i in 0 1 2; do
   mkdir -p "$work/c$i"
   jfr=""
-  [[ -n "${CONCLAVED_JFR:-}" ]] && jfr="-XX:StartFlightRecording=filename=${CONCLAVED_JFR}/c$i.jfr,settings=profile,dumponexit=true"
+  [[ -n "${CONCLAVED_JFR:-}" ]] && jfr="-XX:StartFlightRecording=filename=${CONCLAVED_JFR}/c$i.jfr,settings=${CONCLAVED_JFR_SETTINGS:-profile},dumponexit=true"
   CONCLAVED_JAVA_OPTS="${CONCLAVED_JAVA_OPTS:-} $jfr" "$root/bin/conclaved" --server --node "c$i" --data-dir "$work/c$i" --bootstrap-expect 3 --bind 127.0.0.1 \
     --http-port "${c_http[$i]}" --gossip-port "${c_gossip[$i]}" --raft-port "${c_raft[$i]}" "${joins[@]}" \
     > "$work/conclave-c$i.log" 2>&1 &
