@@ -76,7 +76,15 @@ public final class HttpApi {
     RequestTimers timers = new RequestTimers(registry, "conclave.http.requests",
         "HTTP API requests other than KV (conclave.kv.requests), by endpoint, method and status");
     router.route().handler(ctx -> {
-      String endpoint = endpoint(ctx.normalizedPath());
+      String path;
+      try {
+        path = ctx.normalizedPath();
+      } catch (IllegalArgumentException e) {
+        // a malformed escape such as %zz: answered here, before any route tries to match the path
+        text(ctx, 400, "Invalid URL escape in path: " + e.getMessage());
+        return;
+      }
+      String endpoint = endpoint(path);
       if (endpoint != null) {
         long start = System.nanoTime();
         ctx.addEndHandler(v -> timers.record(endpoint, ctx.request().method().name(), ctx.response().getStatusCode(),

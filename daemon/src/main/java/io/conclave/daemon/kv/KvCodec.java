@@ -50,7 +50,7 @@ public final class KvCodec {
   private KvCodec() {}
 
   public static byte[] encode(KvRequest request) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(sizeHint(request.command()));
     DataOutputStream out = new DataOutputStream(bytes);
     try {
       out.writeByte(VERSION);
@@ -64,6 +64,16 @@ public final class KvCodec {
       throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
     }
     return bytes.toByteArray();
+  }
+
+  /** Enough for the usual command (an ASCII key, a value, the id), so the buffer does not grow. */
+  private static int sizeHint(KvCommand command) {
+    if (command instanceof KvCommand.Set c) {
+      return 96 + c.key().length() + c.value().length;
+    } else if (command instanceof KvCommand.Cas c) {
+      return 104 + c.key().length() + c.value().length;
+    }
+    return 128;
   }
 
   private static void writeCommand(DataOutput out, KvCommand command) throws IOException {
@@ -300,6 +310,9 @@ public final class KvCodec {
     int length = in.readUnsignedShort();
     byte[] utf8 = new byte[length];
     in.readFully(utf8);
+    if (isAscii(utf8)) {
+      return new String(utf8, StandardCharsets.US_ASCII); // keys almost always are: no decoder needed
+    }
     try {
       return StandardCharsets.UTF_8.newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
@@ -308,6 +321,15 @@ public final class KvCodec {
     } catch (CharacterCodingException e) {
       throw new KvCodecException("string of " + length + " bytes is not UTF-8");
     }
+  }
+
+  private static boolean isAscii(byte[] bytes) {
+    for (byte b : bytes) {
+      if (b < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static void writeBytes(DataOutput out, byte[] value) throws IOException {

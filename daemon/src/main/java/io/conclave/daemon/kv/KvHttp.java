@@ -115,7 +115,7 @@ public final class KvHttp {
     for (String path : List.of(KV_PREFIX, KV_PREFIX + "/*")) {
       router.route(path).handler(ctx -> timeRequest(ctx, "kv"));
       router.route(path).handler(ctx -> limitBody(ctx, VALUE_BYTES_MAX));
-      router.route(path).handler(BodyHandler.create(false).setBodyLimit(VALUE_BYTES_MAX));
+      router.route(path).handler(BodyHandler.create(false).setBodyLimit(VALUE_BYTES_MAX).setPreallocateBodyBuffer(true));
       router.route(path).failureHandler(ctx -> failure(ctx, VALUE_BYTES_MAX));
       router.get(path).handler(this::get);
       router.put(path).handler(this::put);
@@ -123,7 +123,7 @@ public final class KvHttp {
     }
     router.route("/v1/txn").handler(ctx -> timeRequest(ctx, "txn"));
     router.route("/v1/txn").handler(ctx -> limitBody(ctx, TXN_BODY_BYTES_MAX));
-    router.route("/v1/txn").handler(BodyHandler.create(false).setBodyLimit(TXN_BODY_BYTES_MAX));
+    router.route("/v1/txn").handler(BodyHandler.create(false).setBodyLimit(TXN_BODY_BYTES_MAX).setPreallocateBodyBuffer(true));
     router.route("/v1/txn").failureHandler(ctx -> failure(ctx, TXN_BODY_BYTES_MAX));
     router.put("/v1/txn").handler(this::txn);
   }

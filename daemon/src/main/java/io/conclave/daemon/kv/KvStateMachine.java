@@ -11,11 +11,12 @@ import java.io.OutputStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.TreeSet;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
@@ -127,7 +128,7 @@ public final class KvStateMachine {
           return stored.get();
         }
       }
-      m = new Mutation(raftIndex);
+      m = new Mutation(raftIndex, request.command() instanceof KvCommand.Txn);
       result = execute(request.command(), m);
       if (m.changed) {
         index = raftIndex;
@@ -279,16 +280,40 @@ public final class KvStateMachine {
     return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
   }
 
-  /** The changes of one command, with an undo log for a transaction that fails. */
+  /**
+   * The changes of one command, with an undo log for a transaction that fails. Built for every
+   * applied write, so it stays small for the common case: no undo log outside a transaction, and the
+   * changed keys as an immutable set of one until a second key comes.
+   */
   private final class Mutation {
     final long raftIndex;
-    final Deque<Runnable> undo = new ArrayDeque<>();
-    final TreeSet<String> keys = new TreeSet<>();
-    final TreeSet<String> prefixes = new TreeSet<>();
+    // null outside a transaction: nothing else rolls back
+    final Deque<Runnable> undo;
+    Set<String> keys = Set.of();
+    Set<String> prefixes = Set.of();
     boolean changed;
 
-    Mutation(long raftIndex) {
+    Mutation(long raftIndex, boolean undoable) {
       this.raftIndex = raftIndex;
+      this.undo = undoable ? new ArrayDeque<>() : null;
+    }
+
+    private void pushUndo(Runnable r) {
+      if (undo != null) {
+        undo.push(r);
+      }
+    }
+
+    private static Set<String> with(Set<String> set, String s) {
+      if (set.isEmpty()) {
+        return Set.of(s);
+      }
+      if (set.contains(s)) {
+        return set;
+      }
+      Set<String> grown = set instanceof HashSet<String> h ? h : new HashSet<>(set);
+      grown.add(s);
+      return grown;
     }
 
     long indexAfter() {
@@ -304,8 +329,8 @@ public final class KvStateMachine {
           ? new KvEntry(key, value, flags, raftIndex, raftIndex, 0)
           : new KvEntry(key, value, flags, old.createIndex(), raftIndex, old.lockIndex());
       entries.put(key, e);
-      undo.push(() -> restoreEntry(key, old));
-      keys.add(key);
+      pushUndo(() -> restoreEntry(key, old));
+      keys = with(keys, key);
       changed = true;
       return e;
     }
@@ -316,11 +341,11 @@ public final class KvStateMachine {
         return;
       }
       Long oldTombstone = tombstones.put(key, raftIndex);
-      undo.push(() -> {
+      pushUndo(() -> {
         restoreEntry(key, old);
         restoreTombstone(key, oldTombstone);
       });
-      keys.add(key);
+      keys = with(keys, key);
       changed = true;
     }
 
@@ -354,7 +379,7 @@ public final class KvStateMachine {
       }
       Long oldTombstone = prefix.isEmpty() ? null : tombstones.put(prefix, raftIndex);
       boolean tombstoned = !prefix.isEmpty();
-      undo.push(() -> {
+      pushUndo(() -> {
         for (KvEntry e : removed) {
           entries.put(e.key(), e);
         }
@@ -362,7 +387,7 @@ public final class KvStateMachine {
           restoreTombstone(prefix, oldTombstone);
         }
       });
-      prefixes.add(prefix);
+      prefixes = with(prefixes, prefix);
       changed = true;
     }
 
@@ -370,8 +395,8 @@ public final class KvStateMachine {
       while (!undo.isEmpty()) {
         undo.pop().run();
       }
-      keys.clear();
-      prefixes.clear();
+      keys = Set.of();
+      prefixes = Set.of();
       changed = false;
     }
   }

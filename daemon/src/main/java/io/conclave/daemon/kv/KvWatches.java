@@ -136,6 +136,9 @@ public final class KvWatches {
   void onChange(KvChange change) {
     List<Watcher> woken = new ArrayList<>();
     synchronized (this) {
+      if (count == 0) {
+        return; // every applied write comes here: nothing to allocate or walk when nobody waits
+      }
       if (change.all()) {
         byKey.values().forEach(woken::addAll);
         byPrefix.values().forEach(woken::addAll);
