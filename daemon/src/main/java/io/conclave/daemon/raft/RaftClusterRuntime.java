@@ -54,6 +54,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class RaftClusterRuntime implements ClusterRuntime {
   private static final Logger LOG = LoggerFactory.getLogger(RaftClusterRuntime.class);
+  /** AppendEntries a leader keeps in flight to one follower (see startRaft); the core's default is 256. */
+  static final int RAFT_INFLIGHT_DEFAULT = 2;
 
   /** Where the Raft log lives under the data dir. */
   public static final String LOG_DIR = "raft";
@@ -205,6 +207,11 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     RaftConfig raftConfig = RaftConfig.of(id, voters)
         .withTimeouts(timing.electionTimeoutTicks(), timing.heartbeatTicks());
     raftConfig = raftConfig.withSnapshots(raftConfig.snapshotChunkBytes(), snapshotPolicy.trailingEntries());
+    // AppendEntries in flight per follower: two, one being forced by the follower and one waiting
+    // behind it (it syncs one batch at a time), so what the leader gathers meanwhile leaves in one
+    // bigger message instead of many small ones. -Dconclave.raft.inflight=N overrides (benchmarks).
+    int inflight = Integer.getInteger("conclave.raft.inflight", RAFT_INFLIGHT_DEFAULT);
+    raftConfig = raftConfig.withFlowControl(raftConfig.maxMsgBytes(), Math.max(1, inflight));
     RaftNode node;
     try {
       node = RaftNode.start(raftConfig, store.recovered(), new SplittableRandom());
