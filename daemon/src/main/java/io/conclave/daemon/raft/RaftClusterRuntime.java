@@ -201,17 +201,37 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     return waiting != null;
   }
 
+  /**
+   * AppendEntries in flight per follower: two, one being forced by the follower and one waiting
+   * behind it (a follower syncs one batch at a time), so what the leader gathers meanwhile leaves in
+   * one bigger message instead of many small ones. {@code override} (the system property
+   * {@code conclave.raft.inflight}, for benchmarks) replaces it; null, unparsable or below 1 keeps
+   * the default.
+   */
+  static RaftConfig withInflight(RaftConfig config, String override) {
+    int inflight = RAFT_INFLIGHT_DEFAULT;
+    if (override != null) {
+      try {
+        int n = Integer.parseInt(override.trim());
+        if (n >= 1) {
+          inflight = n;
+        } else {
+          LOG.warn("conclave.raft.inflight={} is below 1; keeping {}", override, RAFT_INFLIGHT_DEFAULT);
+        }
+      } catch (NumberFormatException e) {
+        LOG.warn("conclave.raft.inflight={} is not a number; keeping {}", override, RAFT_INFLIGHT_DEFAULT);
+      }
+    }
+    return config.withFlowControl(config.maxMsgBytes(), inflight);
+  }
+
   private Future<Void> startRaft(RuntimeContext ctx, LogStore store, Set<String> voters) {
     String id = ctx.config().node();
     FramedTransport transport = ctx.raftTcp().orElseThrow();
     RaftConfig raftConfig = RaftConfig.of(id, voters)
         .withTimeouts(timing.electionTimeoutTicks(), timing.heartbeatTicks());
     raftConfig = raftConfig.withSnapshots(raftConfig.snapshotChunkBytes(), snapshotPolicy.trailingEntries());
-    // AppendEntries in flight per follower: two, one being forced by the follower and one waiting
-    // behind it (it syncs one batch at a time), so what the leader gathers meanwhile leaves in one
-    // bigger message instead of many small ones. -Dconclave.raft.inflight=N overrides (benchmarks).
-    int inflight = Integer.getInteger("conclave.raft.inflight", RAFT_INFLIGHT_DEFAULT);
-    raftConfig = raftConfig.withFlowControl(raftConfig.maxMsgBytes(), Math.max(1, inflight));
+    raftConfig = withInflight(raftConfig, System.getProperty("conclave.raft.inflight"));
     RaftNode node;
     try {
       node = RaftNode.start(raftConfig, store.recovered(), new SplittableRandom());
