@@ -63,7 +63,9 @@ import java.util.function.Function;
  */
 public final class KvLoad {
   private static final String USAGE = """
-      usage: KvLoad [--conclave URL,URL,URL] [--etcd URL,URL,URL] [options]
+      usage: KvLoad [--conclave URL,URL,URL] [--conclave-b URL,URL,URL] [--etcd URL,URL,URL] [options]
+        --conclave-b URLS    a second conclave cluster, reported as conclave-b (an A/B of two builds
+                             or flag sets in one run: bench/kv-vs-etcd.sh with B_ROOT or B_JAVA_OPTS)
         --put-clients LIST   client counts for writes (default 1,16,64,256)
         --get-clients LIST   client counts for default linearizable reads (default 64)
         --cget-clients LIST  client counts for conclave ?consistent reads (default none)
@@ -78,7 +80,7 @@ public final class KvLoad {
         --runs N             repeat every phase N times, report medians (default 1)
         --timeout-ms N       per-request timeout (default 10000)
         --seed N             key choice seed (default 1)
-        --conclave-pids LIST, --etcd-pids LIST   server process ids, for CPU accounting
+        --conclave-pids LIST, --conclave-b-pids LIST, --etcd-pids LIST   server process ids, for CPU accounting
         --json FILE          also write every phase's result as one JSON object per line
       """;
 
@@ -218,7 +220,14 @@ public final class KvLoad {
   private int run() throws Exception {
     List<Target> targets = new ArrayList<>();
     if (args.containsKey("conclave")) {
-      targets.add(new Conclave(list(args.get("conclave")), longs(args.get("conclave-pids"))));
+      targets.add(new Conclave("conclave", list(args.get("conclave")), longs(args.get("conclave-pids"))));
+    }
+    if (args.containsKey("conclave-b")) {
+      if (args.containsKey("etcd")) {
+        System.out.println("KvLoad: --conclave-b and --etcd together: the table compares two systems; drive one peer");
+        return 2;
+      }
+      targets.add(new Conclave("conclave-b", list(args.get("conclave-b")), longs(args.get("conclave-b-pids"))));
     }
     if (args.containsKey("etcd")) {
       targets.add(new Etcd(list(args.get("etcd")), longs(args.get("etcd-pids"))));
@@ -722,17 +731,19 @@ public final class KvLoad {
 
   /** conclave's Consul-compatible KV API, driven on the leader. */
   private final class Conclave implements Target {
+    private final String name;
     private final List<String> urls;
     private final List<Long> pids;
 
-    Conclave(List<String> urls, List<Long> pids) {
+    Conclave(String name, List<String> urls, List<Long> pids) {
+      this.name = name;
       this.urls = urls;
       this.pids = pids;
     }
 
     @Override
     public String name() {
-      return "conclave";
+      return name;
     }
 
     @Override
