@@ -2,6 +2,7 @@ package io.conclave.daemon.kv;
 
 import io.conclave.daemon.http.Forwarder;
 import io.conclave.daemon.http.RequestTimers;
+import io.conclave.daemon.runtime.Handoff;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -72,6 +73,7 @@ public final class KvHttp {
   private final AtomicLong seq = new AtomicLong();
   private final ObjectMapper mapper = new ObjectMapper();
   private volatile RequestTimers timers;
+  private final Handoff handoff = new Handoff();
 
   /**
    * @param agentId this daemon's id for exactly-once writes, unique per process lifetime
@@ -305,11 +307,12 @@ public final class KvHttp {
   /**
    * The backend's future, completed on the context of the HTTP request: the Raft runtime completes
    * its futures on its own event loop, which must not render replies or run blocking-query loops.
+   * The answers of one Raft apply loop go back to each HTTP loop in one batch ({@link Handoff}).
    */
   private <T> Future<T> onRequestContext(Future<T> f) {
     Context here = vertx.getOrCreateContext();
     Promise<T> p = Promise.promise();
-    f.onComplete(ar -> here.runOnContext(v -> p.handle(ar)));
+    f.onComplete(ar -> handoff.run(here, () -> p.handle(ar)));
     return p.future();
   }
 

@@ -14,6 +14,7 @@ import io.conclave.consensus.raft.ReadState;
 import io.conclave.consensus.raft.Ready;
 import io.conclave.consensus.raft.Role;
 import io.conclave.consensus.raft.Snapshot;
+import io.conclave.daemon.runtime.Handoff;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -127,6 +128,7 @@ public final class RaftRuntime {
       new PriorityQueue<>((a, b) -> Long.compare(a.index, b.index));
   private final List<Promise<Void>> leaderChangeWaiters = new ArrayList<>();
   private long nextReadId;
+  private final Handoff handoff = new Handoff();
 
   /** A gap between ticks longer than this many tick lengths is a stall (see {@link #onTick}). */
   private static final int STALL_TICKS = 3;
@@ -1020,13 +1022,17 @@ public final class RaftRuntime {
         lastContactMs, failure, node.snapshot() == null ? 0 : node.snapshot().index(), node.firstIndex());
   }
 
-  /** Runs {@code action} on the context and returns its future (completed on the context). */
+  /**
+   * Runs {@code action} on the context and returns its future (completed on the context). Calls
+   * from another event loop are handed over in batches ({@link Handoff}): the requests one HTTP read
+   * burst brings wake this loop once, not once each.
+   */
   private <T> Future<T> call(Supplier<Future<T>> action) {
     if (Vertx.currentContext() == context) {
       return runGuarded(action);
     }
     Promise<T> promise = Promise.promise();
-    context.runOnContext(v -> runGuarded(action).onComplete(promise));
+    handoff.run(context, () -> runGuarded(action).onComplete(promise));
     return promise.future();
   }
 
