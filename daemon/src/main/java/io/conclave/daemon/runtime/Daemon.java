@@ -131,7 +131,11 @@ public final class Daemon {
         .compose(v -> {
           // HTTP binds before the runtime starts, so servers can gossip their HTTP address (where
           // followers and client agents forward requests); until the API is mounted it answers 503.
-          return HttpListeners.listen(vertx, new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS), host,
+          // The API serves no WebSockets: with compression negotiable (Vert.x's default) every
+          // request and every answer would pass through Netty's WebSocket extension handler.
+          HttpServerOptions options = new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS)
+              .setPerFrameWebSocketCompressionSupported(false).setPerMessageWebSocketCompressionSupported(false);
+          return HttpListeners.listen(vertx, options, host,
                   config.httpPort(), HttpListeners.defaultLoops(), req -> httpHandler.get().handle(req))
               .recover(e -> Future.failedFuture(bindFailure("http", host, config.httpPort(), e)));
         })
