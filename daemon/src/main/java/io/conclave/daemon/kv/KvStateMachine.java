@@ -62,7 +62,7 @@ public final class KvStateMachine {
    */
   public static final int TOMBSTONES_MAX_DEFAULT = 100_000;
 
-  private TreeMap<String, KvEntry> entries = new TreeMap<>();
+  private KvEntries entries = new KvEntries();
   private TreeMap<String, Long> tombstones = new TreeMap<>();
   private DedupeTable dedupe;
   // invariant: every modifyIndex and tombstone index <= index <= lastApplied
@@ -329,7 +329,9 @@ public final class KvStateMachine {
           ? new KvEntry(key, value, flags, raftIndex, raftIndex, 0)
           : new KvEntry(key, value, flags, old.createIndex(), raftIndex, old.lockIndex());
       entries.put(key, e);
-      pushUndo(() -> restoreEntry(key, old));
+      if (undo != null) {
+        undo.push(() -> restoreEntry(key, old));
+      }
       keys = with(keys, key);
       changed = true;
       return e;
@@ -364,16 +366,7 @@ public final class KvStateMachine {
 
     /** One tombstone for the prefix (none for ""), as Consul's kvsDeleteTreeTxn. */
     void deleteTree(String prefix) {
-      List<KvEntry> removed = new ArrayList<>();
-      var it = entries.tailMap(prefix, true).entrySet().iterator();
-      while (it.hasNext()) {
-        Map.Entry<String, KvEntry> e = it.next();
-        if (!e.getKey().startsWith(prefix)) {
-          break;
-        }
-        removed.add(e.getValue());
-        it.remove();
-      }
+      List<KvEntry> removed = entries.removePrefix(prefix);
       if (removed.isEmpty()) {
         return;
       }
@@ -551,14 +544,7 @@ public final class KvStateMachine {
   }
 
   private List<KvEntry> listLocked(String prefix) {
-    List<KvEntry> list = new ArrayList<>();
-    for (Map.Entry<String, KvEntry> e : entries.tailMap(prefix, true).entrySet()) {
-      if (!e.getKey().startsWith(prefix)) {
-        break;
-      }
-      list.add(e.getValue());
-    }
-    return list;
+    return entries.withPrefix(prefix);
   }
 
   private long prefixIndexLocked(String prefix, List<KvEntry> list) {
@@ -602,7 +588,7 @@ public final class KvStateMachine {
   public Capture capture() {
     lock.readLock().lock();
     try {
-      return new Capture(new TreeMap<>(entries), new TreeMap<>(tombstones), dedupe.copy(), index, lastApplied);
+      return new Capture(entries.inOrder(), new TreeMap<>(tombstones), dedupe.copy(), index, lastApplied);
     } finally {
       lock.readLock().unlock();
     }
@@ -610,13 +596,13 @@ public final class KvStateMachine {
 
   /** The state at one moment, detached from the live maps. */
   public static final class Capture {
-    private final TreeMap<String, KvEntry> entries;
+    private final List<KvEntry> entries; // in key order
     private final TreeMap<String, Long> tombstones;
     private final DedupeTable dedupe;
     private final long index;
     private final long lastApplied;
 
-    private Capture(TreeMap<String, KvEntry> entries, TreeMap<String, Long> tombstones, DedupeTable dedupe,
+    private Capture(List<KvEntry> entries, TreeMap<String, Long> tombstones, DedupeTable dedupe,
         long index, long lastApplied) {
       this.entries = entries;
       this.tombstones = tombstones;
@@ -644,7 +630,7 @@ public final class KvStateMachine {
       data.writeLong(lastApplied);
       data.writeLong(index);
       data.writeLong(entries.size());
-      for (KvEntry e : entries.values()) {
+      for (KvEntry e : entries) {
         KvCodec.writeEntry(data, e);
       }
       data.writeLong(tombstones.size());
@@ -677,7 +663,7 @@ public final class KvStateMachine {
     CRC32C crc = new CRC32C();
     BufferedInputStream buffered = new BufferedInputStream(nonClosing(in), 64 * 1024);
     DataInputStream data = new DataInputStream(new CheckedInputStream(buffered, crc));
-    TreeMap<String, KvEntry> newEntries = new TreeMap<>();
+    KvEntries newEntries = new KvEntries();
     TreeMap<String, Long> newTombstones = new TreeMap<>();
     DedupeTable newDedupe;
     long newIndex;
@@ -728,14 +714,14 @@ public final class KvStateMachine {
 
   /** A snapshot read and checked, not yet in force. */
   public final class Restored {
-    private final TreeMap<String, KvEntry> newEntries;
+    private final KvEntries newEntries;
     private final TreeMap<String, Long> newTombstones;
     private final DedupeTable newDedupe;
     private final long newIndex;
     private final long newApplied;
     private boolean installed;
 
-    private Restored(TreeMap<String, KvEntry> entries, TreeMap<String, Long> tombstones, DedupeTable dedupe,
+    private Restored(KvEntries entries, TreeMap<String, Long> tombstones, DedupeTable dedupe,
         long index, long applied) {
       this.newEntries = entries;
       this.newTombstones = tombstones;
