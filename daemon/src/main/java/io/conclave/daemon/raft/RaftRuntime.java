@@ -28,6 +28,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -122,8 +124,9 @@ public final class RaftRuntime {
   // invariant: applied <= node.commitIndex()
   private long applied;
   private final Map<String, RaftPeers.Address> sentTo = new HashMap<>(); // last address per peer
-  private final Map<Long, Pending> proposals = new HashMap<>(); // by log index
-  private final Map<Long, PendingRead> reads = new HashMap<>(); // by request id
+  // Both in the order they started (so oldest first), swept for timeouts every tick (expireOverdue).
+  private final LinkedHashMap<Long, Pending> proposals = new LinkedHashMap<>(); // by log index
+  private final LinkedHashMap<Long, PendingRead> reads = new LinkedHashMap<>(); // by request id
   private final PriorityQueue<PendingRead> readsAwaitingApply =
       new PriorityQueue<>((a, b) -> Long.compare(a.index, b.index));
   private final List<Promise<Void>> leaderChangeWaiters = new ArrayList<>();
@@ -157,24 +160,26 @@ public final class RaftRuntime {
   private static final class Pending {
     final long term;
     final long startNanos;
+    final String what;
     final Promise<Object> promise = Promise.promise();
-    long timer = -1;
 
-    Pending(long term, long startNanos) {
+    Pending(long term, long startNanos, String what) {
       this.term = term;
       this.startNanos = startNanos;
+      this.what = what;
     }
   }
 
   /** A read waiting for its read index, then for this server to apply up to it. */
   private static final class PendingRead {
     final long requestId;
+    final long startNanos;
     final Promise<Long> promise = Promise.promise();
     long index = -1;
-    long timer = -1;
 
-    PendingRead(long requestId) {
+    PendingRead(long requestId, long startNanos) {
       this.requestId = requestId;
+      this.startNanos = startNanos;
     }
   }
 
@@ -316,10 +321,42 @@ public final class RaftRuntime {
       leaseSuspendedUntilTick = ticks + timing.electionTimeoutTicks();
     }
     lastTickNanos = now;
+    expireOverdue(now);
     node.tick();
     collect();
     if (!stopped) {
       scheduleTick();
+    }
+  }
+
+  /**
+   * Fails the proposals and reads that waited longer than their timeout, oldest first: both maps
+   * are in start order, so the walk stops at the first one still in time. Swept each tick instead
+   * of a timer per request (a timer set and cancelled for every write was measurable on a loaded
+   * leader), so a timeout fires up to one tick late.
+   */
+  private void expireOverdue(long now) {
+    long proposalNanos = timing.proposalTimeout().toNanos();
+    for (Iterator<Map.Entry<Long, Pending>> it = proposals.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Long, Pending> e = it.next();
+      Pending p = e.getValue();
+      if (now - p.startNanos < proposalNanos) {
+        break;
+      }
+      it.remove();
+      finish(p, null, new RaftRequestException(RaftRequestException.Kind.TIMEOUT,
+          p.what + " at index " + e.getKey() + " not applied within " + timing.proposalTimeout().toMillis() + " ms"));
+    }
+    long readNanos = timing.readTimeout().toNanos();
+    for (Iterator<PendingRead> it = reads.values().iterator(); it.hasNext(); ) {
+      PendingRead r = it.next();
+      if (now - r.startNanos < readNanos) {
+        break;
+      }
+      it.remove();
+      readsAwaitingApply.remove(r);
+      finishRead(r, -1, new RaftRequestException(RaftRequestException.Kind.TIMEOUT,
+          "no read index within " + timing.readTimeout().toMillis() + " ms"));
     }
   }
 
@@ -381,14 +418,8 @@ public final class RaftRuntime {
       if (stopped) {
         return Future.failedFuture(stoppedError());
       }
-      PendingRead r = new PendingRead(++nextReadId);
+      PendingRead r = new PendingRead(++nextReadId, System.nanoTime());
       reads.put(r.requestId, r);
-      r.timer = vertx.setTimer(timing.readTimeout().toMillis(), t -> {
-        reads.remove(r.requestId);
-        readsAwaitingApply.remove(r);
-        finishRead(r, -1, new RaftRequestException(RaftRequestException.Kind.TIMEOUT,
-            "no read index within " + timing.readTimeout().toMillis() + " ms"));
-      });
       node.read(r.requestId, lease && leaseTrusted());
       scheduleCollect();
       return r.promise.future();
@@ -923,19 +954,14 @@ public final class RaftRuntime {
     }
     ProposeResult.Accepted a = (ProposeResult.Accepted) result;
     metrics.proposalAccepted();
-    Pending p = new Pending(a.term(), System.nanoTime());
-    Pending previous = proposals.put(a.index(), p);
+    Pending p = new Pending(a.term(), System.nanoTime(), what);
+    Pending previous = proposals.remove(a.index()); // then put: the newest goes last (start order)
+    proposals.put(a.index(), p);
     if (previous != null) {
       // the index was proposed before in an older term and never applied: that entry is gone
       finish(previous, null, new RaftRequestException(RaftRequestException.Kind.LOST,
           "entry " + a.index() + " of term " + previous.term + " was replaced"));
     }
-    p.timer = vertx.setTimer(timing.proposalTimeout().toMillis(), t -> {
-      if (proposals.remove(a.index(), p)) {
-        finish(p, null, new RaftRequestException(RaftRequestException.Kind.TIMEOUT,
-            what + " at index " + a.index() + " not applied within " + timing.proposalTimeout().toMillis() + " ms"));
-      }
-    });
     scheduleCollect();
     @SuppressWarnings("unchecked")
     Future<T> future = (Future<T>) p.promise.future();
@@ -943,9 +969,6 @@ public final class RaftRuntime {
   }
 
   private void finish(Pending p, Object result, Throwable error) {
-    if (p.timer >= 0) {
-      vertx.cancelTimer(p.timer);
-    }
     if (error != null) {
       p.promise.tryFail(error);
     } else {
@@ -954,9 +977,6 @@ public final class RaftRuntime {
   }
 
   private void finishRead(PendingRead r, long index, Throwable error) {
-    if (r.timer >= 0) {
-      vertx.cancelTimer(r.timer);
-    }
     if (error != null) {
       r.promise.tryFail(error);
     } else {

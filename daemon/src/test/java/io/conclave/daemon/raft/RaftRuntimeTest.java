@@ -101,6 +101,10 @@ class RaftRuntimeTest {
   }
 
   RaftRuntime start(ControlledStore store, List<Long> applied) {
+    return start(store, applied, RaftTiming.lan());
+  }
+
+  RaftRuntime start(ControlledStore store, List<Long> applied, RaftTiming timing) {
     RaftNode node = RaftNode.start(RaftConfig.of("s1", Set.of("s1")).withTimeouts(10, 2), store.recovered(),
         new SplittableRandom(7));
     WorkerExecutor wal = vertx.createSharedWorkerExecutor("raft-wal", 1);
@@ -109,7 +113,7 @@ class RaftRuntimeTest {
       return index;
     };
     RaftRuntime raft = new RaftRuntime(vertx.getOrCreateContext(), node, store, wal, (to, payload) -> true,
-        new RaftPeers(), sm, RaftTiming.lan(), new SimpleMeterRegistry());
+        new RaftPeers(), sm, timing, new SimpleMeterRegistry());
     Futures.await(raft.start());
     await().atMost(Duration.ofSeconds(10)).until(() -> Futures.await(raft.state()).isLeader()
         && Futures.await(raft.state()).appliedIndex() == 2);
@@ -144,6 +148,32 @@ class RaftRuntimeTest {
       assertThat(store.entriesPerSync.get(store.entriesPerSync.size() - 1)).isEqualTo(10);
     }
     assertThat(applied).endsWith(3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L);
+  }
+
+  @Test
+  void aProposalNotAppliedWithinItsTimeoutFailsWithTimeoutOnceAndTheLaterOnesStillComplete() throws Exception {
+    ControlledStore store = new ControlledStore();
+    List<Long> applied = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RaftTiming timing = new RaftTiming(10, 10, 2, Duration.ofMillis(300), Duration.ofSeconds(5));
+    RaftRuntime raft = start(store, applied, timing);
+    store.hold.set(true);
+    long start = System.nanoTime();
+    Future<Object> stuck = raft.propose(new byte[] {1});
+    assertThat(store.entered.tryAcquire(10, TimeUnit.SECONDS)).as("its sync started").isTrue();
+    Future<Object> young = raft.propose(new byte[] {2});
+    Throwable failure = Futures.awaitFailure(stuck);
+    long waitedMs = (System.nanoTime() - start) / 1_000_000;
+    assertThat(failure).isInstanceOf(RaftRequestException.class).hasMessageContaining("not applied within 300 ms");
+    assertThat(((RaftRequestException) failure).kind()).isEqualTo(RaftRequestException.Kind.TIMEOUT);
+    assertThat(waitedMs).as("not before its timeout").isGreaterThanOrEqualTo(300);
+    store.hold.set(false);
+    store.release.countDown();
+    // the second one also timed out or was applied: either way it completed exactly once
+    await().atMost(Duration.ofSeconds(10)).until(young::isComplete);
+    Future<Object> after = raft.propose(new byte[] {3});
+    assertThat(Futures.await(after)).isInstanceOf(Long.class);
+    assertThat(applied).contains(3L);
+    Futures.await(raft.stop());
   }
 
   @Test
