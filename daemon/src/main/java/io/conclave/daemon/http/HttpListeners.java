@@ -1,8 +1,10 @@
 package io.conclave.daemon.http;
 
+import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -13,23 +15,35 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The HTTP API served by several event loops: one {@link HttpServer} per loop, all on the same
- * address (Vert.x hands each new connection to the next server in turn), each running the same
- * request handler on its own loop. The Raft runtime keeps its own loop: parsing requests and
- * writing answers, most of a KV request's work, no longer queues behind Raft's, and a leader
- * serving many clients uses more than one core. Handlers must therefore be safe on any loop; the
- * KV handlers hop into the Raft runtime and back to the request's loop with the result.
+ * The HTTP API, served either on the daemon's own event loop (the one gossip and the Raft runtime
+ * run on) or by several loops of its own: one {@link HttpServer} per loop, all on the same address
+ * (Vert.x hands each new connection to the next server in turn), each running the same request
+ * handler on its own loop. Handlers must therefore be safe on any loop; the KV handlers hop into
+ * the Raft runtime and back to the request's loop with the result ({@code Handoff}).
+ *
+ * <p>Which is faster depends on the cores: on 2 cores, one loop for everything served 1.1 to 1.3
+ * times the writes and ReadIndex reads of two HTTP loops beside the Raft loop (docs/benchmarks.md),
+ * since every request then skips two hand-offs between threads, each a wake-up, and the machine
+ * has fewer threads to schedule. With more cores, separate loops let a leader use them. On the
+ * shared loop, a flood of HTTP requests delays Raft heartbeats and gossip probes by the time one
+ * loop iteration takes to serve them; a server expecting thousands of busy connections on 2 cores
+ * should set {@code conclave.http.loops}.
  *
  * <p>Port 0 asks for an ephemeral port shared by all the servers (Vert.x's negative-port sharing).
  */
 public final class HttpListeners {
   /**
-   * Event loops serving HTTP: one per core, at most 4 (a sidecar needs no more); the JVM property
-   * {@code conclave.http.loops} overrides it (e.g. {@code CONCLAVED_JAVA_OPTS=-Dconclave.http.loops=1}).
+   * Event loops of its own serving HTTP: none (the daemon's loop serves it) on up to 2 cores, else
+   * one per core, at most 4 (a sidecar needs no more). The JVM property {@code conclave.http.loops}
+   * overrides it, 0 to 16 (e.g. {@code CONCLAVED_JAVA_OPTS=-Dconclave.http.loops=2}).
    */
   public static int defaultLoops() {
-    int loops = Integer.getInteger("conclave.http.loops", Math.min(4, Runtime.getRuntime().availableProcessors()));
-    return Math.max(1, Math.min(16, loops));
+    return loopsFor(Runtime.getRuntime().availableProcessors(), Integer.getInteger("conclave.http.loops"));
+  }
+
+  static int loopsFor(int cores, Integer override) {
+    int loops = override != null ? override : cores <= 2 ? 0 : Math.min(4, cores);
+    return Math.max(0, Math.min(16, loops));
   }
 
   private final List<HttpServer> servers;
@@ -38,9 +52,19 @@ public final class HttpListeners {
     this.servers = List.copyOf(servers);
   }
 
-  /** Binds {@code loops} servers on {@code host:port}; fails (and binds nothing) if one cannot listen. */
-  public static Future<HttpListeners> listen(Vertx vertx, HttpServerOptions options, String host, int port, int loops,
+  /**
+   * Binds {@code loops} servers on {@code host:port}, each on an event loop of its own, or with
+   * {@code loops == 0} one server on {@code home}'s loop; fails (and binds nothing) if one cannot listen.
+   */
+  public static Future<HttpListeners> listen(Context home, HttpServerOptions options, String host, int port, int loops,
       Handler<HttpServerRequest> handler) {
+    Vertx vertx = home.owner();
+    if (loops == 0) {
+      Promise<HttpListeners> done = Promise.promise();
+      home.runOnContext(v -> vertx.createHttpServer(new HttpServerOptions(options)).requestHandler(handler).listen(port, host)
+          .map(s -> new HttpListeners(List.of(s))).onComplete(done));
+      return done.future();
+    }
     List<HttpServer> bound = new CopyOnWriteArrayList<>();
     int shared = port == 0 ? -1 : port;
     return vertx.deployVerticle(() -> new VerticleBase() {

@@ -21,6 +21,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import io.vertx.core.internal.ContextInternal;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -1045,14 +1046,21 @@ public final class RaftRuntime {
   /**
    * Runs {@code action} on the context and returns its future (completed on the context). Calls
    * from another event loop are handed over in batches ({@link Handoff}): the requests one HTTP read
-   * burst brings wake this loop once, not once each.
+   * burst brings wake this loop once, not once each. A call from another context on this context's
+   * own loop runs at once.
    */
   private <T> Future<T> call(Supplier<Future<T>> action) {
     if (Vertx.currentContext() == context) {
       return runGuarded(action);
     }
     Promise<T> promise = Promise.promise();
-    handoff.run(context, () -> runGuarded(action).onComplete(promise));
+    ContextInternal raft = (ContextInternal) context;
+    if (raft.nettyEventLoop().inEventLoop()) {
+      // another context on this loop (HTTP served on the daemon's loop): run now, as this context
+      raft.dispatch(() -> runGuarded(action).onComplete(promise));
+    } else {
+      handoff.run(context, () -> runGuarded(action).onComplete(promise));
+    }
     return promise.future();
   }
 

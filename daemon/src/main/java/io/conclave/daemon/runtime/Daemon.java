@@ -135,7 +135,7 @@ public final class Daemon {
           // request and every answer would pass through Netty's WebSocket extension handler.
           HttpServerOptions options = new HttpServerOptions().setIdleTimeout(HTTP_IDLE_TIMEOUT_SECONDS)
               .setPerFrameWebSocketCompressionSupported(false).setPerMessageWebSocketCompressionSupported(false);
-          return HttpListeners.listen(vertx, options, host,
+          return HttpListeners.listen(context, options, host,
                   config.httpPort(), HttpListeners.defaultLoops(), req -> httpHandler.get().handle(req))
               .recover(e -> Future.failedFuture(bindFailure("http", host, config.httpPort(), e)));
         })
