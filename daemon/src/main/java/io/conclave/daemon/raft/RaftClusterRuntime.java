@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class RaftClusterRuntime implements ClusterRuntime {
   private static final Logger LOG = LoggerFactory.getLogger(RaftClusterRuntime.class);
   /** AppendEntries a leader keeps in flight to one follower (see startRaft); the core's default is 256. */
-  static final int RAFT_INFLIGHT_DEFAULT = 2;
+  static final int RAFT_INFLIGHT_DEFAULT = 1;
 
   /** Where the Raft log lives under the data dir. */
   public static final String LOG_DIR = "raft";
@@ -202,9 +202,11 @@ public final class RaftClusterRuntime implements ClusterRuntime {
   }
 
   /**
-   * AppendEntries in flight per follower: two, one being forced by the follower and one waiting
-   * behind it (a follower syncs one batch at a time), so what the leader gathers meanwhile leaves in
-   * one bigger message instead of many small ones. {@code override} (the system property
+   * AppendEntries in flight per follower: one. A follower forces one batch at a time, so what the
+   * leader gathers while the follower syncs leaves, once it acknowledges, as one bigger message: on
+   * a loaded 2-core machine fewer, bigger messages (and fewer follower fsyncs) beat keeping the
+   * follower's next batch already queued (2 in flight, the earlier default; 1 served 1.05 to 1.1
+   * times the writes at 64 clients, docs/benchmarks.md). {@code override} (the system property
    * {@code conclave.raft.inflight}, for benchmarks) replaces it; null, unparsable or below 1 keeps
    * the default.
    */

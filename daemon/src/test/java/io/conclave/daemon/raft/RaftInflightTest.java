@@ -10,9 +10,9 @@ class RaftInflightTest {
   private final RaftConfig base = RaftConfig.of("a", Set.of("a", "b", "c"));
 
   @Test
-  void theDaemonKeepsTwoAppendEntriesInFlightNotTheCoresDefault() {
+  void theDaemonKeepsOneAppendEntriesInFlightNotTheCoresDefault() {
     RaftConfig c = RaftClusterRuntime.withInflight(base, null);
-    assertThat(c.maxInflightMsgs()).isEqualTo(RaftClusterRuntime.RAFT_INFLIGHT_DEFAULT).isEqualTo(2);
+    assertThat(c.maxInflightMsgs()).isEqualTo(RaftClusterRuntime.RAFT_INFLIGHT_DEFAULT).isEqualTo(1);
     assertThat(base.maxInflightMsgs()).isEqualTo(RaftConfig.DEFAULT_MAX_INFLIGHT_MSGS);
     assertThat(c.maxMsgBytes()).isEqualTo(base.maxMsgBytes());
   }
@@ -20,9 +20,9 @@ class RaftInflightTest {
   @Test
   void theOverrideReplacesItAndBadValuesKeepTheDefault() {
     assertThat(RaftClusterRuntime.withInflight(base, "16").maxInflightMsgs()).isEqualTo(16);
-    assertThat(RaftClusterRuntime.withInflight(base, " 1 ").maxInflightMsgs()).isEqualTo(1);
-    assertThat(RaftClusterRuntime.withInflight(base, "0").maxInflightMsgs()).isEqualTo(2);
-    assertThat(RaftClusterRuntime.withInflight(base, "-3").maxInflightMsgs()).isEqualTo(2);
-    assertThat(RaftClusterRuntime.withInflight(base, "many").maxInflightMsgs()).isEqualTo(2);
+    assertThat(RaftClusterRuntime.withInflight(base, " 2 ").maxInflightMsgs()).isEqualTo(2);
+    assertThat(RaftClusterRuntime.withInflight(base, "0").maxInflightMsgs()).isEqualTo(1);
+    assertThat(RaftClusterRuntime.withInflight(base, "-3").maxInflightMsgs()).isEqualTo(1);
+    assertThat(RaftClusterRuntime.withInflight(base, "many").maxInflightMsgs()).isEqualTo(1);
   }
 }
