@@ -219,7 +219,7 @@ public final class KvHttp {
   }
 
   private Void sendJson(RoutingContext ctx, long index, byte[] body) {
-    ctx.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(Buffer.buffer(body));
+    ctx.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, JSON_VALUE).end(Buffer.buffer(body));
     return null;
   }
 
@@ -411,7 +411,7 @@ public final class KvHttp {
   }
 
   private void sendTxn(RoutingContext ctx, KvResult.Txn t) {
-    ctx.response().setStatusCode(t.applied() ? 200 : 409).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(Buffer.buffer(KvJson.txn(t)));
+    ctx.response().setStatusCode(t.applied() ? 200 : 409).putHeader(HttpHeaders.CONTENT_TYPE, JSON_VALUE).end(Buffer.buffer(KvJson.txn(t)));
   }
 
   private static final class TxnParse {
@@ -593,13 +593,22 @@ public final class KvHttp {
     }
   }
 
+  // Header names (and the two booleans) as pre-hashed ASCII strings: set on every KV answer.
+  private static final CharSequence X_CONSUL_INDEX = HttpHeaders.createOptimized("X-Consul-Index");
+  private static final CharSequence X_CONSUL_KNOWN_LEADER = HttpHeaders.createOptimized("X-Consul-KnownLeader");
+  private static final CharSequence X_CONSUL_LAST_CONTACT = HttpHeaders.createOptimized("X-Consul-LastContact");
+  private static final CharSequence X_CONSUL_EFFECTIVE_CONSISTENCY = HttpHeaders.createOptimized("X-Consul-Effective-Consistency");
+  private static final CharSequence JSON_VALUE = HttpHeaders.createOptimized(JSON);
+  private static final CharSequence TRUE = HttpHeaders.createOptimized("true");
+  private static final CharSequence FALSE = HttpHeaders.createOptimized("false");
+
   private void meta(RoutingContext ctx, long index, Consistency c) {
     HttpServerResponse r = ctx.response();
-    r.putHeader("X-Consul-Index", Long.toUnsignedString(Math.max(1, index)));
-    r.putHeader("X-Consul-KnownLeader", Boolean.toString(backend.knownLeader()));
-    r.putHeader("X-Consul-LastContact", Long.toString(Math.max(0, backend.lastContactMs())));
+    r.putHeader(X_CONSUL_INDEX, Long.toUnsignedString(Math.max(1, index)));
+    r.putHeader(X_CONSUL_KNOWN_LEADER, backend.knownLeader() ? TRUE : FALSE);
+    r.putHeader(X_CONSUL_LAST_CONTACT, Long.toString(Math.max(0, backend.lastContactMs())));
     if (c != null) {
-      r.putHeader("X-Consul-Effective-Consistency", c.effectiveName());
+      r.putHeader(X_CONSUL_EFFECTIVE_CONSISTENCY, c.effectiveName());
     }
   }
 
