@@ -21,28 +21,29 @@ import java.util.concurrent.TimeUnit;
  * handler on its own loop. Handlers must therefore be safe on any loop; the KV handlers hop into
  * the Raft runtime and back to the request's loop with the result ({@code Handoff}).
  *
- * <p>Which is faster depends on the cores: on 2 cores, one loop for everything served 1.1 to 1.3
- * times the writes and ReadIndex reads of two HTTP loops beside the Raft loop (docs/benchmarks.md),
- * since every request then skips two hand-offs between threads, each a wake-up, and the machine
- * has fewer threads to schedule. With more cores, separate loops let a leader use them. On the
- * shared loop, a flood of HTTP requests delays Raft heartbeats and gossip probes by the time one
- * loop iteration takes to serve them; a server expecting thousands of busy connections on 2 cores
- * should set {@code conclave.http.loops}.
+ * <p>Loops of their own are the default. On 2 cores with 64 busy connections, one loop for
+ * everything served 1.1 to 1.3 times the writes and ReadIndex reads (every request skips two
+ * hand-offs between threads, and the machine has fewer threads to schedule), but with 1,024 busy
+ * connections the shared loop collapsed: writes fell to about 2,000/s with p50 over 400 ms, and
+ * Raft heartbeats queued behind HTTP so long that the cluster held elections under the load, where
+ * separate loops served 17,500 writes/s with no election (docs/benchmarks.md). A daemon must not
+ * lose its leader because clients are busy, so sharing is opt-in ({@code conclave.http.loops=0}).
  *
  * <p>Port 0 asks for an ephemeral port shared by all the servers (Vert.x's negative-port sharing).
  */
 public final class HttpListeners {
   /**
-   * Event loops of its own serving HTTP: none (the daemon's loop serves it) on up to 2 cores, else
-   * one per core, at most 4 (a sidecar needs no more). The JVM property {@code conclave.http.loops}
-   * overrides it, 0 to 16 (e.g. {@code CONCLAVED_JAVA_OPTS=-Dconclave.http.loops=2}).
+   * Event loops of its own serving HTTP: one per core, at most 4 (a sidecar needs no more). The JVM
+   * property {@code conclave.http.loops} overrides it, 0 to 16; 0 serves HTTP on the daemon's own
+   * loop (e.g. {@code CONCLAVED_JAVA_OPTS=-Dconclave.http.loops=0}), faster at tens of connections
+   * on 2 cores but unsafe under a flood (see the class comment).
    */
   public static int defaultLoops() {
     return loopsFor(Runtime.getRuntime().availableProcessors(), Integer.getInteger("conclave.http.loops"));
   }
 
   static int loopsFor(int cores, Integer override) {
-    int loops = override != null ? override : cores <= 2 ? 0 : Math.min(4, cores);
+    int loops = override != null ? override : Math.min(4, cores);
     return Math.max(0, Math.min(16, loops));
   }
 

@@ -26,9 +26,9 @@ class HttpListenersTest {
   }
 
   @Test
-  void twoCoresOrFewerShareTheDaemonsLoopMoreGetLoopsOfTheirOwnAndTheOverrideIsClamped() {
-    assertThat(HttpListeners.loopsFor(1, null)).isZero();
-    assertThat(HttpListeners.loopsFor(2, null)).isZero();
+  void oneLoopOfItsOwnPerCoreUpToFourAndTheOverrideIsClamped() {
+    assertThat(HttpListeners.loopsFor(1, null)).isEqualTo(1);
+    assertThat(HttpListeners.loopsFor(2, null)).isEqualTo(2);
     assertThat(HttpListeners.loopsFor(3, null)).isEqualTo(3);
     assertThat(HttpListeners.loopsFor(16, null)).isEqualTo(4);
     assertThat(HttpListeners.loopsFor(2, 2)).isEqualTo(2);
