@@ -33,7 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
@@ -70,7 +70,15 @@ public final class KvHttp {
   private final KvWatches watches;
   private final RandomGenerator random;
   private final String agentId;
-  private final AtomicLong seq = new AtomicLong();
+  /**
+   * One request-id sequence per thread, each its own dedupe agent ({@code agentId.N}). A thread's
+   * writes reach the Raft log in the order it numbered them (its hand-offs keep their order), so
+   * each agent's sequence grows in log order. With one sequence shared by several HTTP loops, one
+   * loop's burst could reach the log after another's with higher numbers, and with more of them in
+   * flight than the dedupe window (128), fresh writes were refused as "older than the dedupe window".
+   */
+  private final AtomicInteger sequences = new AtomicInteger();
+  private final ThreadLocal<long[]> seq = ThreadLocal.withInitial(() -> new long[] {sequences.getAndIncrement(), 0});
   private final ObjectMapper mapper = new ObjectMapper();
   private volatile RequestTimers timers;
   private final Handoff handoff = new Handoff();
@@ -317,7 +325,8 @@ public final class KvHttp {
   }
 
   RequestId nextRequestId() {
-    return new RequestId(agentId, seq.incrementAndGet());
+    long[] s = seq.get(); // {sequence number, last seq}
+    return new RequestId(agentId + "." + s[0], ++s[1]);
   }
 
   /**

@@ -529,4 +529,32 @@ class KvHttpTest {
   int blockingOpen() {
     return kv.blockingQueriesOpen();
   }
+
+  @Test
+  void requestIdsOfEachThreadFormTheirOwnSequenceSoABurstFromOneLoopNeverFallsBehindAnothersWindow() throws Exception {
+    serve();
+    // two HTTP loops numbering writes in turn, whose bursts then reach the log one loop after the other
+    java.util.concurrent.ExecutorService a = java.util.concurrent.Executors.newSingleThreadExecutor();
+    java.util.concurrent.ExecutorService b = java.util.concurrent.Executors.newSingleThreadExecutor();
+    List<RequestId> fromA = new java.util.ArrayList<>();
+    List<RequestId> fromB = new java.util.ArrayList<>();
+    int n = 2 * DedupeTable.WINDOW_MAX_DEFAULT;
+    for (int i = 0; i < n; i++) {
+      fromA.add(a.submit(kv::nextRequestId).get());
+      fromB.add(b.submit(kv::nextRequestId).get());
+    }
+    a.shutdown();
+    b.shutdown();
+    assertThat(fromA.get(0).agent()).startsWith("n1-test.").isNotEqualTo(fromB.get(0).agent());
+    KvStateMachine sm = new KvStateMachine();
+    long index = 0;
+    List<KvResult> results = new java.util.ArrayList<>();
+    for (List<RequestId> burst : List.of(fromA, fromB)) {
+      for (RequestId id : burst) {
+        results.add(sm.applyRequest(++index, KvRequest.of(id, new KvCommand.Set("k" + index, new byte[] {1}, 0))));
+      }
+    }
+    assertThat(results).hasSize(2 * n).noneMatch(r -> r instanceof KvResult.Rejected);
+    assertThat(sm.size()).isEqualTo(2 * n);
+  }
 }
