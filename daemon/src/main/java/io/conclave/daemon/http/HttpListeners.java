@@ -13,6 +13,8 @@ import io.vertx.core.http.HttpServerRequest;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP API, served either on the daemon's own event loop (the one gossip and the Raft runtime
@@ -32,6 +34,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Port 0 asks for an ephemeral port shared by all the servers (Vert.x's negative-port sharing).
  */
 public final class HttpListeners {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpListeners.class);
+
   /**
    * Event loops of its own serving HTTP: one per core, at most 4 (a sidecar needs no more). The JVM
    * property {@code conclave.http.loops} overrides it, 0 to 16; 0 serves HTTP on the daemon's own
@@ -39,11 +43,19 @@ public final class HttpListeners {
    * on 2 cores but unsafe under a flood (see the class comment).
    */
   public static int defaultLoops() {
-    return loopsFor(Runtime.getRuntime().availableProcessors(), Integer.getInteger("conclave.http.loops"));
+    return loopsFor(Runtime.getRuntime().availableProcessors(), System.getProperty("conclave.http.loops"));
   }
 
-  static int loopsFor(int cores, Integer override) {
-    int loops = override != null ? override : Math.min(4, cores);
+  /** The loops for {@code cores}; {@code override} (null: none) clamped to 0..16, a non-number logged and ignored. */
+  static int loopsFor(int cores, String override) {
+    int loops = Math.min(4, cores);
+    if (override != null) {
+      try {
+        loops = Integer.parseInt(override.trim());
+      } catch (NumberFormatException e) {
+        LOG.warn("conclave.http.loops=\"{}\" is not a number; keeping {}", override, loops);
+      }
+    }
     return Math.max(0, Math.min(16, loops));
   }
 

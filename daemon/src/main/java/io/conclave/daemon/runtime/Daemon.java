@@ -381,6 +381,18 @@ public final class Daemon {
    * keeps NIO (for an A/B, or a platform where the native library misbehaves).
    */
   static boolean nativeTransport() {
-    return !"false".equalsIgnoreCase(System.getProperty("conclave.native.transport", "true").trim());
+    return nativeTransport(System.getProperty("conclave.native.transport"));
+  }
+
+  /** {@code true}, {@code false} or unset (native); any other value is logged and keeps native. */
+  static boolean nativeTransport(String value) {
+    if (value == null || value.trim().equalsIgnoreCase("true")) {
+      return true;
+    }
+    if (value.trim().equalsIgnoreCase("false")) {
+      return false;
+    }
+    LOG.warn("conclave.native.transport=\"{}\" is neither true nor false; keeping the native transport", value);
+    return true;
   }
 }

@@ -24,6 +24,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * handed over from a thread that is not an event loop (a worker, a test's main thread) goes at once
  * with its own {@code runOnContext}. The delay added is the rest of the current task on the
  * handing thread, never a timer.
+ *
+ * <p>Uses Vert.x 5's {@code io.vertx.core.internal.ContextInternal} (the integrators' API) for a
+ * context's Netty event loop and to run a task as that context, as {@code runOnContext} does.
  */
 public final class Handoff {
   private record Task(ContextInternal context, Runnable task) {}

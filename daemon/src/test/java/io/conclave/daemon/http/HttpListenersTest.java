@@ -31,10 +31,11 @@ class HttpListenersTest {
     assertThat(HttpListeners.loopsFor(2, null)).isEqualTo(2);
     assertThat(HttpListeners.loopsFor(3, null)).isEqualTo(3);
     assertThat(HttpListeners.loopsFor(16, null)).isEqualTo(4);
-    assertThat(HttpListeners.loopsFor(2, 2)).isEqualTo(2);
-    assertThat(HttpListeners.loopsFor(8, 0)).isZero();
-    assertThat(HttpListeners.loopsFor(2, -5)).isZero();
-    assertThat(HttpListeners.loopsFor(2, 99)).isEqualTo(16);
+    assertThat(HttpListeners.loopsFor(2, "3")).isEqualTo(3);
+    assertThat(HttpListeners.loopsFor(8, " 0 ")).isZero();
+    assertThat(HttpListeners.loopsFor(2, "-5")).isZero();
+    assertThat(HttpListeners.loopsFor(2, "99")).isEqualTo(16);
+    assertThat(HttpListeners.loopsFor(2, "two")).isEqualTo(2);
   }
 
   private String get(int port) throws Exception {

@@ -191,4 +191,14 @@ class DaemonTest {
         .hasMessage("data dir " + data + ": corrupt log at index 17");
     start(config); // the data dir lock and the listeners were released
   }
+
+  @Test
+  void theNativeTransportIsOnUnlessTheSwitchSaysFalseAndABadValueKeepsIt() {
+    assertThat(Daemon.nativeTransport(null)).isTrue();
+    assertThat(Daemon.nativeTransport(" TRUE ")).isTrue();
+    assertThat(Daemon.nativeTransport("false")).isFalse();
+    assertThat(Daemon.nativeTransport(" False")).isFalse();
+    assertThat(Daemon.nativeTransport("no")).isTrue();
+    assertThat(Daemon.nativeTransport("")).isTrue();
+  }
 }
