@@ -26,16 +26,18 @@ class HttpListenersTest {
   }
 
   @Test
-  void oneLoopOfItsOwnPerCoreUpToFourAndTheOverrideIsClamped() {
+  void oneLoopOfItsOwnPerTwoCoresFromOneUpToFourAndTheOverrideIsClamped() {
     assertThat(HttpListeners.loopsFor(1, null)).isEqualTo(1);
-    assertThat(HttpListeners.loopsFor(2, null)).isEqualTo(2);
-    assertThat(HttpListeners.loopsFor(3, null)).isEqualTo(3);
+    assertThat(HttpListeners.loopsFor(2, null)).isEqualTo(1);
+    assertThat(HttpListeners.loopsFor(3, null)).isEqualTo(1);
+    assertThat(HttpListeners.loopsFor(4, null)).isEqualTo(2);
+    assertThat(HttpListeners.loopsFor(8, null)).isEqualTo(4);
     assertThat(HttpListeners.loopsFor(16, null)).isEqualTo(4);
     assertThat(HttpListeners.loopsFor(2, "3")).isEqualTo(3);
     assertThat(HttpListeners.loopsFor(8, " 0 ")).isZero();
     assertThat(HttpListeners.loopsFor(2, "-5")).isZero();
     assertThat(HttpListeners.loopsFor(2, "99")).isEqualTo(16);
-    assertThat(HttpListeners.loopsFor(2, "two")).isEqualTo(2);
+    assertThat(HttpListeners.loopsFor(2, "two")).isEqualTo(1);
   }
 
   private String get(int port) throws Exception {
