@@ -1,6 +1,7 @@
 package io.conclave.daemon.kv;
 
 import io.conclave.daemon.http.Forwarder;
+import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -10,6 +11,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -29,6 +31,12 @@ import org.slf4j.LoggerFactory;
  * server ever took the request (not applied), 504 if one took it without answering (may be applied),
  * also when a later server answers 500 "No cluster leader" itself.
  * Bodies are limited here as on a server (413), so an oversized value never crosses the network.
+ *
+ * <p>At most {@link #WRITES_IN_FLIGHT_DEFAULT} writes are in flight at once (retries included), the
+ * rest wait their turn in arrival order and take their sequence number only when they go. Writes
+ * on several connections reach the log in any order, and a server refuses a write numbered at or
+ * below the lowest of the agent's last 128 results ({@code DedupeTable}): it cannot tell it from one
+ * already applied. With fewer than 128 in flight, no fresh write can fall that far behind.
  */
 public final class KvProxy {
   private static final Logger LOG = LoggerFactory.getLogger(KvProxy.class);
@@ -37,6 +45,8 @@ public final class KvProxy {
       "content-length", "host", "expect", "upgrade", "te", "trailer", "proxy-connection",
       Forwarder.HOPS_HEADER.toLowerCase(Locale.ROOT), KvHttp.REQUEST_ID_HEADER.toLowerCase(Locale.ROOT));
   static final long RETRY_PAUSE_MS = 50;
+  /** Half the servers' dedupe window ({@code DedupeTable.WINDOW_MAX_DEFAULT}, 128). */
+  static final int WRITES_IN_FLIGHT_DEFAULT = DedupeTable.WINDOW_MAX_DEFAULT / 2;
 
   private final Vertx vertx;
   private final Forwarder forwarder;
@@ -44,6 +54,7 @@ public final class KvProxy {
   private final String agentId;
   private final long boundMs;
   private final AtomicLong seq = new AtomicLong();
+  private final Slots writeSlots;
 
   /**
    * @param servers the HTTP addresses of live servers, the leader first; asked per request
@@ -51,6 +62,12 @@ public final class KvProxy {
    * @param bound how long a request may wait for a server that answers
    */
   public KvProxy(Vertx vertx, Forwarder forwarder, Supplier<List<String>> servers, String agentId, Duration bound) {
+    this(vertx, forwarder, servers, agentId, bound, WRITES_IN_FLIGHT_DEFAULT);
+  }
+
+  KvProxy(Vertx vertx, Forwarder forwarder, Supplier<List<String>> servers, String agentId, Duration bound,
+      int writesInFlightMax) {
+    this.writeSlots = new Slots(writesInFlightMax);
     this.vertx = vertx;
     this.forwarder = forwarder;
     this.servers = servers;
@@ -87,9 +104,7 @@ public final class KvProxy {
         headers.add(name, value);
       }
     });
-    if (method != HttpMethod.GET && method != HttpMethod.HEAD) {
-      headers.set(KvHttp.REQUEST_ID_HEADER, agentId + "/" + seq.incrementAndGet());
-    }
+    boolean write = method != HttpMethod.GET && method != HttpMethod.HEAD;
     Buffer body = ctx.body() == null ? null : ctx.body().buffer();
     // a blocking query may legitimately take its whole wait (plus jitter) before the server answers
     // one exchange may take the server's own wait for a leader (the same bound) and then some
@@ -100,7 +115,68 @@ public final class KvProxy {
       waitMs = Math.min(Math.max(waitMs, 0), BlockingWait.MAX.toMillis());
       exchangeMs += waitMs + waitMs / BlockingWait.JITTER_FRACTION;
     }
-    new Attempt(ctx, method, headers, body, exchangeMs, System.nanoTime() + boundMs * 1_000_000).next(0);
+    long deadlineNanos = System.nanoTime() + boundMs * 1_000_000; // a wait for a write slot counts too
+    long exchange = exchangeMs;
+    if (!write) {
+      new Attempt(ctx, method, headers, body, exchange, deadlineNanos, false).next(0);
+      return;
+    }
+    Context context = vertx.getOrCreateContext();
+    writeSlots.acquire(context, () -> {
+      headers.set(KvHttp.REQUEST_ID_HEADER, agentId + "/" + seq.incrementAndGet());
+      new Attempt(ctx, method, headers, body, exchange, deadlineNanos, true).next(0);
+    });
+  }
+
+  /**
+   * At most {@code max} holders; the others wait in arrival order, each started on its own context
+   * when a holder releases. Safe from any thread.
+   */
+  static final class Slots {
+    private final int max;
+    private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
+    private int held;
+
+    Slots(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("slots must be >= 1: " + max);
+      }
+      this.max = max;
+    }
+
+    /** Runs {@code start} now if a slot is free, else on {@code context} once one is. */
+    void acquire(Context context, Runnable start) {
+      synchronized (this) {
+        if (held >= max) {
+          waiting.addLast(() -> context.runOnContext(v -> start.run()));
+          return;
+        }
+        held++;
+      }
+      start.run();
+    }
+
+    /** Gives the slot to the longest waiting, or frees it. */
+    void release() {
+      Runnable next;
+      synchronized (this) {
+        next = waiting.pollFirst();
+        if (next == null) {
+          held--;
+        }
+      }
+      if (next != null) {
+        next.run();
+      }
+    }
+
+    synchronized int held() {
+      return held;
+    }
+
+    synchronized int waiting() {
+      return waiting.size();
+    }
   }
 
   /** One client request, tried on server after server until one answers or the bound ends. */
@@ -111,10 +187,14 @@ public final class KvProxy {
     final Buffer body;
     final long exchangeMs;
     final long deadlineNanos;
+    /** Holds a write slot until it ends. */
+    boolean holdsSlot;
     boolean sent;
     String lastError = "no server is known to gossip yet";
 
-    Attempt(RoutingContext ctx, HttpMethod method, MultiMap headers, Buffer body, long exchangeMs, long deadlineNanos) {
+    Attempt(RoutingContext ctx, HttpMethod method, MultiMap headers, Buffer body, long exchangeMs, long deadlineNanos,
+        boolean holdsSlot) {
+      this.holdsSlot = holdsSlot;
       this.ctx = ctx;
       this.method = method;
       this.headers = headers;
@@ -123,8 +203,17 @@ public final class KvProxy {
       this.deadlineNanos = deadlineNanos;
     }
 
+    /** The request is over (answered, failed, or its caller gone): its write slot goes to the next. */
+    void end() {
+      if (holdsSlot) {
+        holdsSlot = false;
+        writeSlots.release();
+      }
+    }
+
     void next(int tried) {
       if (ctx.response().closed()) {
+        end();
         return; // the caller went away
       }
       List<String> targets = servers.get();
@@ -157,12 +246,14 @@ public final class KvProxy {
           LOG.warn("kv request failed: no server within {} ms path={}", boundMs, ctx.request().path());
           KvHttp.text(ctx, 500, "No cluster leader");
         }
+        end();
         return;
       }
       vertx.setTimer(RETRY_PAUSE_MS, t -> next(tried));
     }
 
     void relay(Forwarder.Reply reply) {
+      end();
       if (ctx.response().ended() || ctx.response().closed()) {
         return;
       }

@@ -4,9 +4,12 @@ import static io.conclave.daemon.testing.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.conclave.daemon.http.Forwarder;
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -14,11 +17,15 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -66,8 +73,12 @@ class KvProxyTest {
   }
 
   void proxy(Supplier<List<String>> servers, Duration bound) {
+    proxy(servers, bound, KvProxy.WRITES_IN_FLIGHT_DEFAULT);
+  }
+
+  void proxy(Supplier<List<String>> servers, Duration bound, int writesInFlightMax) {
     Router router = Router.router(vertx);
-    new KvProxy(vertx, new Forwarder(vertx, "c1"), servers, "c1-boot", bound).mount(router);
+    new KvProxy(vertx, new Forwarder(vertx, "c1"), servers, "c1-boot", bound, writesInFlightMax).mount(router);
     proxyPort = await(vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1")).actualPort();
   }
 
@@ -122,6 +133,70 @@ class KvProxyTest {
     HttpResponse<String> put = send("PUT", "/v1/kv/big", "x".repeat(KvHttp.VALUE_BYTES_MAX + 1));
     assertThat(put.statusCode()).isEqualTo(413);
     assertThat(seen).isEmpty();
+  }
+
+  @Test
+  void writesBeyondTheInFlightCapWaitTheirTurnAndAreNumberedWhenTheyGo() throws Exception {
+    // a stand-in that holds every write until the test lets them all go
+    List<RoutingContext> held = new CopyOnWriteArrayList<>();
+    Router router = Router.router(vertx);
+    router.route().handler(ctx -> {
+      if (ctx.request().method() == HttpMethod.GET) {
+        ctx.response().end("[]");
+        return;
+      }
+      seen.add(Map.of("id", ctx.request().getHeader(KvHttp.REQUEST_ID_HEADER)));
+      held.add(ctx);
+    });
+    HttpServer server = await(vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1"));
+    proxy(() -> List.of("127.0.0.1:" + server.actualPort()), Duration.ofSeconds(10), 3);
+
+    List<CompletableFuture<HttpResponse<String>>> puts = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      puts.add(http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort + "/v1/kv/k" + i))
+          .PUT(HttpRequest.BodyPublishers.ofString("v")).timeout(Duration.ofSeconds(20)).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> held.size() == 3);
+    // the other five wait at the proxy: the server sees no fourth until one of the three is answered
+    assertThat(send("GET", "/v1/kv/read-passes", null).statusCode()).isEqualTo(200); // reads take no slot
+    assertThat(held).hasSize(3);
+    for (int answered = 0; answered < 8; answered++) {
+      int next = answered;
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> held.size() > next);
+      assertThat(held).hasSizeLessThanOrEqualTo(answered + 3);
+      held.get(answered).response().end("true");
+    }
+    for (var put : puts) {
+      assertThat(put.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    }
+    // numbered in the order they went to the server: 1..8, each once
+    assertThat(seen.stream().map(m -> m.get("id")).toList())
+        .containsExactly("c1-boot/1", "c1-boot/2", "c1-boot/3", "c1-boot/4", "c1-boot/5", "c1-boot/6",
+            "c1-boot/7", "c1-boot/8");
+  }
+
+  @Test
+  void slotsStartWaitersInArrivalOrderAndFreeTheSlotWhenNoneWaits() {
+    KvProxy.Slots slots = new KvProxy.Slots(2);
+    List<String> started = new CopyOnWriteArrayList<>();
+    Context context = vertx.getOrCreateContext();
+    for (String name : List.of("a", "b", "c", "d")) {
+      slots.acquire(context, () -> started.add(name));
+    }
+    assertThat(started).containsExactly("a", "b");
+    assertThat(slots.waiting()).isEqualTo(2);
+    slots.release();
+    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> started.size() == 3);
+    assertThat(started).containsExactly("a", "b", "c");
+    assertThat(slots.held()).isEqualTo(2);
+    slots.release();
+    slots.release();
+    slots.release();
+    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> started.size() == 4);
+    assertThat(started).containsExactly("a", "b", "c", "d");
+    assertThat(slots.held()).isZero();
+    assertThat(slots.waiting()).isZero();
   }
 
   @Test
