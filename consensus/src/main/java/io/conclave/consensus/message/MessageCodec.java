@@ -2,7 +2,6 @@ package io.conclave.consensus.message;
 
 import io.conclave.consensus.log.Entry;
 import io.conclave.consensus.log.EntryType;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -61,10 +60,20 @@ public final class MessageCodec {
   // ---------------------------------------------------------------------------------------------
   // Encoding
 
-  /** The wire bytes of {@code m}. */
+  /**
+   * The wire bytes of {@code m}, in an array of exactly their length: one pass counts them, the
+   * second writes them (an AppendEntries is mostly its entries' data, copied once).
+   */
   public static byte[] encode(Message m) {
     Objects.requireNonNull(m, "message");
-    Writer w = new Writer(estimate(m));
+    Writer counter = new Writer(null);
+    write(counter, m);
+    Writer w = new Writer(new byte[counter.pos]);
+    write(w, m);
+    return w.buf;
+  }
+
+  private static void write(Writer w, Message m) {
     w.u8(VERSION);
     w.u8(typeCode(m));
     w.string(m.from());
@@ -120,7 +129,6 @@ public final class MessageCodec {
     } else {
       throw new IllegalArgumentException("no wire code for " + m.getClass().getName());
     }
-    return w.toByteArray();
   }
 
   private static int typeCode(Message m) {
@@ -138,15 +146,6 @@ public final class MessageCodec {
     throw new IllegalArgumentException("no wire code for " + m.getClass().getName());
   }
 
-  private static int estimate(Message m) {
-    int size = 64;
-    if (m instanceof AppendEntries a) {
-      for (Entry e : a.entries()) size += e.data().length + 24;
-    } else if (m instanceof InstallSnapshot s) {
-      size += s.chunk().length + s.configuration().length;
-    }
-    return size;
-  }
 
   // ---------------------------------------------------------------------------------------------
   // Decoding
@@ -321,29 +320,33 @@ public final class MessageCodec {
     }
   }
 
+  /** Writes into {@code buf}, or with {@code buf == null} only counts the bytes it would write. */
   private static final class Writer {
-    private final ByteArrayOutputStream out;
+    private final byte[] buf;
+    private int pos;
 
-    Writer(int size) {
-      out = new ByteArrayOutputStream(size);
+    Writer(byte[] buf) {
+      this.buf = buf;
     }
 
     void u8(int b) {
-      out.write(b);
+      if (buf != null) buf[pos] = (byte) b;
+      pos++;
     }
 
     void varlong(long v) {
       long z = (v << 1) ^ (v >> 63);
       while ((z & ~0x7fL) != 0) {
-        out.write((int) ((z & 0x7f) | 0x80));
+        u8((int) ((z & 0x7f) | 0x80));
         z >>>= 7;
       }
-      out.write((int) z);
+      u8((int) z);
     }
 
     void bytes(byte[] b) {
       varlong(b.length);
-      out.writeBytes(b);
+      if (buf != null) System.arraycopy(b, 0, buf, pos, b.length);
+      pos += b.length;
     }
 
     void string(String s) {
@@ -352,10 +355,6 @@ public final class MessageCodec {
         throw new IllegalArgumentException("id of " + b.length + " bytes exceeds " + ID_BYTES_MAX);
       }
       bytes(b);
-    }
-
-    byte[] toByteArray() {
-      return out.toByteArray();
     }
   }
 }

@@ -1,6 +1,8 @@
 package io.conclave.daemon.transport;
 
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 
 /**
  * The stream framing of Raft and gossip push-pull over TCP:
@@ -19,12 +21,15 @@ public final class FrameCodec {
     return payloadBytes + 1;
   }
 
-  /** Encodes one frame. */
+  /**
+   * Encodes one frame: a 5-byte header before {@code payload}, which is wrapped, not copied (an
+   * AppendEntries payload is most of a leader's outbound bytes), so the caller must not change it.
+   * Uses Vert.x's internal {@link BufferInternal#buffer(io.netty.buffer.ByteBuf)}: the public
+   * {@code Buffer.buffer(byte[])} copies.
+   */
   public static Buffer encode(byte[] payload) {
-    Buffer frame = Buffer.buffer(LENGTH_BYTES + 1 + payload.length);
-    frame.appendInt(frameBytes(payload.length));
-    frame.appendByte(VERSION);
-    frame.appendBytes(payload);
-    return frame;
+    int length = frameBytes(payload.length);
+    byte[] header = {(byte) (length >>> 24), (byte) (length >>> 16), (byte) (length >>> 8), (byte) length, VERSION};
+    return BufferInternal.buffer(Unpooled.wrappedBuffer(header, payload));
   }
 }
