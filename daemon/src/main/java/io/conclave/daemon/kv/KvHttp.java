@@ -124,7 +124,7 @@ public final class KvHttp {
   public void mount(Router router) {
     for (String path : List.of(KV_PREFIX, KV_PREFIX + "/*")) {
       router.route(path).handler(ctx -> timeRequest(ctx, "kv"));
-      router.route(path).handler(ctx -> limitBody(ctx, VALUE_BYTES_MAX));
+      router.route(path).handler(ctx -> rawBody(ctx, VALUE_BYTES_MAX));
       router.route(path).handler(BodyHandler.create(false).setBodyLimit(VALUE_BYTES_MAX).setPreallocateBodyBuffer(true));
       router.route(path).failureHandler(ctx -> failure(ctx, VALUE_BYTES_MAX));
       router.get(path).handler(this::get);
@@ -132,7 +132,7 @@ public final class KvHttp {
       router.delete(path).handler(this::delete);
     }
     router.route("/v1/txn").handler(ctx -> timeRequest(ctx, "txn"));
-    router.route("/v1/txn").handler(ctx -> limitBody(ctx, TXN_BODY_BYTES_MAX));
+    router.route("/v1/txn").handler(ctx -> rawBody(ctx, TXN_BODY_BYTES_MAX));
     router.route("/v1/txn").handler(BodyHandler.create(false).setBodyLimit(TXN_BODY_BYTES_MAX).setPreallocateBodyBuffer(true));
     router.route("/v1/txn").failureHandler(ctx -> failure(ctx, TXN_BODY_BYTES_MAX));
     router.put("/v1/txn").handler(this::txn);
@@ -621,7 +621,15 @@ public final class KvHttp {
     }
   }
 
-  static void limitBody(RoutingContext ctx, int max) {
+  /**
+   * Before vertx-web's {@code BodyHandler}: refuses a declared length over {@code max} (413), and
+   * drops the request's Content-Type, so the body is always the raw bytes. Consul ignores the type
+   * of a KV or txn body, and {@code curl -X PUT --data-binary @file} (Consul's own examples) sends
+   * {@code application/x-www-form-urlencoded}, which {@code BodyHandler} would decode as a form:
+   * a value over the form field limit then failed with 500 and a logged stack trace.
+   */
+  static void rawBody(RoutingContext ctx, int max) {
+    ctx.request().headers().remove(HttpHeaders.CONTENT_TYPE);
     String length = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
     if (length != null) {
       try {

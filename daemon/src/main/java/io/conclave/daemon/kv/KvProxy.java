@@ -83,7 +83,7 @@ public final class KvProxy {
   }
 
   private void mount(Router router, String path, int bodyMax) {
-    router.route(path).handler(ctx -> KvHttp.limitBody(ctx, bodyMax));
+    router.route(path).handler(ctx -> KvHttp.rawBody(ctx, bodyMax));
     router.route(path).handler(BodyHandler.create(false).setBodyLimit(bodyMax));
     router.route(path).failureHandler(ctx -> {
       if (ctx.statusCode() == 413) {

@@ -197,6 +197,24 @@ class KvHttpTest {
   }
 
   @Test
+  void aBodyDeclaredAsAFormIsStoredRawWhateverItsSize() {
+    serve();
+    // what curl -X PUT --data-binary @file sends (Consul's examples): a form type on raw bytes
+    byte[] small = "a=1&b=2".getBytes(StandardCharsets.UTF_8);
+    byte[] large = ("x=" + "y&z=".repeat(10_000)).getBytes(StandardCharsets.UTF_8); // 40 KB, past the form field limit
+    for (byte[] value : List.of(small, large)) {
+      HttpResponse<byte[]> put = send(req("/v1/kv/form").header("Content-Type", "application/x-www-form-urlencoded")
+          .PUT(HttpRequest.BodyPublishers.ofByteArray(value)).build());
+      assertThat(put.statusCode()).as(body(put)).isEqualTo(200);
+      assertThat(get("/v1/kv/form?raw").body()).isEqualTo(value);
+    }
+    HttpResponse<byte[]> multipart = send(req("/v1/kv/form").header("Content-Type", "multipart/form-data; boundary=b")
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(small)).build());
+    assertThat(multipart.statusCode()).as(body(multipart)).isEqualTo(200);
+    assertThat(get("/v1/kv/form?raw").body()).isEqualTo(small);
+  }
+
+  @Test
   void recurseAndKeysWithSeparator() throws Exception {
     serve();
     for (String k : List.of("web/bar", "web/foo", "web/subdir/x", "web/subdir/y", "zed")) {
