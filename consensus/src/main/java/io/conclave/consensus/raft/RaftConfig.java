@@ -37,6 +37,9 @@ import java.util.TreeSet;
  *     and counted (it is held in memory while it arrives)
  * @param trailingEntries entries kept behind a snapshot when the log is compacted, default 5,000, so a
  *     follower a little behind catches up from the log rather than a whole snapshot
+ * @param trailingBytes at most this many bytes of entry data kept behind a snapshot, default 16 MiB,
+ *     whatever {@code trailingEntries} allows: the log lives in memory, and 5,000 entries of 512 KiB
+ *     would be 2.5 GB
  */
 public record RaftConfig(
     String id,
@@ -50,7 +53,8 @@ public record RaftConfig(
     int leaseDriftTicks,
     int snapshotChunkBytes,
     long maxSnapshotBytes,
-    long trailingEntries) {
+    long trailingEntries,
+    long trailingBytes) {
 
   public static final int DEFAULT_ELECTION_TIMEOUT_TICKS = 10;
   public static final int DEFAULT_HEARTBEAT_TICKS = 2;
@@ -60,6 +64,7 @@ public record RaftConfig(
   public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 512 * 1024;
   public static final long DEFAULT_MAX_SNAPSHOT_BYTES = 1L << 30;
   public static final long DEFAULT_TRAILING_ENTRIES = 5_000;
+  public static final long DEFAULT_TRAILING_BYTES = 16L << 20;
 
   public RaftConfig {
     Objects.requireNonNull(id, "id");
@@ -79,6 +84,7 @@ public record RaftConfig(
     if (snapshotChunkBytes < 1) problems.add("snapshotChunkBytes " + snapshotChunkBytes + " < 1");
     if (maxSnapshotBytes < 1) problems.add("maxSnapshotBytes " + maxSnapshotBytes + " < 1");
     if (trailingEntries < 0) problems.add("trailingEntries " + trailingEntries + " < 0");
+    if (trailingBytes < 0) problems.add("trailingBytes " + trailingBytes + " < 0");
     if (!problems.isEmpty()) throw new IllegalArgumentException("bad raft config: " + String.join("; ", problems));
   }
 
@@ -96,31 +102,38 @@ public record RaftConfig(
         DEFAULT_LEASE_DRIFT_TICKS,
         DEFAULT_SNAPSHOT_CHUNK_BYTES,
         DEFAULT_MAX_SNAPSHOT_BYTES,
-        DEFAULT_TRAILING_ENTRIES);
+        DEFAULT_TRAILING_ENTRIES,
+        DEFAULT_TRAILING_BYTES);
   }
 
   public RaftConfig withTimeouts(int electionTimeoutTicks, int heartbeatTicks) {
     return new RaftConfig(id, voters, electionTimeoutTicks, heartbeatTicks, maxMsgBytes, maxInflightMsgs, checkQuorum, preVote,
-        Math.min(leaseDriftTicks, electionTimeoutTicks - 1), snapshotChunkBytes, maxSnapshotBytes, trailingEntries);
+        Math.min(leaseDriftTicks, electionTimeoutTicks - 1), snapshotChunkBytes, maxSnapshotBytes, trailingEntries, trailingBytes);
   }
 
   public RaftConfig withFlowControl(long maxMsgBytes, int maxInflightMsgs) {
     return new RaftConfig(id, voters, electionTimeoutTicks, heartbeatTicks, maxMsgBytes, maxInflightMsgs, checkQuorum, preVote,
-        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries);
+        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries, trailingBytes);
   }
 
   public RaftConfig withSafety(boolean checkQuorum, boolean preVote) {
     return new RaftConfig(id, voters, electionTimeoutTicks, heartbeatTicks, maxMsgBytes, maxInflightMsgs, checkQuorum, preVote,
-        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries);
+        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries, trailingBytes);
   }
 
   public RaftConfig withSnapshots(int snapshotChunkBytes, long trailingEntries) {
     return new RaftConfig(id, voters, electionTimeoutTicks, heartbeatTicks, maxMsgBytes, maxInflightMsgs, checkQuorum, preVote,
-        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries);
+        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries, trailingBytes);
+  }
+
+  /** Keeps at most {@code trailingBytes} of entry data behind a snapshot. */
+  public RaftConfig withTrailingBytes(long trailingBytes) {
+    return new RaftConfig(id, voters, electionTimeoutTicks, heartbeatTicks, maxMsgBytes, maxInflightMsgs, checkQuorum, preVote,
+        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries, trailingBytes);
   }
 
   public RaftConfig withLeaseDrift(int leaseDriftTicks) {
     return new RaftConfig(id, voters, electionTimeoutTicks, heartbeatTicks, maxMsgBytes, maxInflightMsgs, checkQuorum, preVote,
-        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries);
+        leaseDriftTicks, snapshotChunkBytes, maxSnapshotBytes, trailingEntries, trailingBytes);
   }
 }

@@ -393,7 +393,8 @@ public final class RaftNode {
 
   /**
    * The application took a snapshot of its state at {@code index} (≤ applied) and has stored it: the
-   * log is compacted behind it, keeping {@code trailingEntries} for followers a little behind.
+   * log is compacted behind it, keeping up to {@code trailingEntries} entries and {@code trailingBytes}
+   * of their data for followers a little behind.
    */
   public void compact(long index, byte[] data) {
     RaftLog.check(index <= log.applied(), "snapshot at %d beyond applied %d", index, log.applied());
@@ -401,6 +402,14 @@ public final class RaftNode {
     snapshot = new Snapshot(index, log.term(index), confAt(index), data);
     metrics.snapshotsTaken++;
     long newStart = Math.max(log.snapshotIndex(), index - config.trailingEntries());
+    long kept = 0;
+    for (long i = index; i > newStart; i--) {
+      kept += log.entry(i).data().length;
+      if (kept > config.trailingBytes()) {
+        newStart = i; // entry i would pass the byte budget: it goes, with everything before it
+        break;
+      }
+    }
     baseConf = confAt(newStart); // CONFIG entries up to newStart leave the log
     log.compactTo(newStart);
   }

@@ -274,6 +274,25 @@ class RaftFeaturesTest {
     assertThat(n3.ready().messages()).allSatisfy(m -> assertThat(((InstallSnapshotResponse) m).done()).isTrue());
   }
 
+  /** Compaction keeps the trailing entries that fit both bounds: the count and the bytes of data. */
+  @Test
+  void compactionKeepsNoMoreTrailingDataThanItsByteBudget() {
+    TestNet net = new TestNet(3, c -> c.withSnapshots(1024, 100).withTrailingBytes(250));
+    net.elect("n1");
+    settle(net);
+    RaftNode leader = net.node("n1");
+    for (int i = 0; i < 20; i++) leader.propose(new byte[100]);
+    settle(net);
+    long applied = leader.appliedIndex();
+    leader.compact(applied, new byte[] {1});
+    // 250 bytes hold two 100-byte entries, not three; the count (100) would have kept all 20
+    assertThat(leader.firstIndex()).isEqualTo(applied - 1);
+    assertThat(leader.snapshot().index()).isEqualTo(applied);
+    leader.propose(new byte[] {7});
+    settle(net);
+    assertThat(net.node("n2").commitIndex()).isEqualTo(leader.commitIndex());
+  }
+
   /** A brand new member can start from a snapshot (restart after InstallSnapshot) and keep up. */
   @Test
   void memberStartsFromASnapshot() {
@@ -310,7 +329,7 @@ class RaftFeaturesTest {
     assertThat(f.commitIndex()).isEqualTo(100);
     assertThat(((InstallSnapshotResponse) rd.messages().get(1)).done()).isTrue();
     // A snapshot larger than the configured maximum is refused outright.
-    RaftNode small = RaftNode.fresh(new RaftConfig("b", Set.of("a", "b"), 10, 2, 1 << 20, 8, true, true, 2, 1024, 100, 0), new SplittableRandom(2));
+    RaftNode small = RaftNode.fresh(new RaftConfig("b", Set.of("a", "b"), 10, 2, 1 << 20, 8, true, true, 2, 1024, 100, 0, RaftConfig.DEFAULT_TRAILING_BYTES), new SplittableRandom(2));
     small.step(new InstallSnapshot("a", "b", 5, 100, 4, conf, 1000, 0, new byte[10]));
     assertThat(small.metrics().snapshotChunksRefused).isEqualTo(1);
   }

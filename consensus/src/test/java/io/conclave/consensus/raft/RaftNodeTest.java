@@ -387,7 +387,7 @@ class RaftNodeTest {
 
   @Test
   void badConfigIsRefusedWithEveryProblem() {
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new RaftConfig("", Set.of("a"), 1, 0, 0, 0, true, true, 0, 1, 1, 0))
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new RaftConfig("", Set.of("a"), 1, 0, 0, 0, true, true, 0, 1, 1, 0, 0))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("id is empty")
         .hasMessageContaining("electionTimeoutTicks 1 < 2")

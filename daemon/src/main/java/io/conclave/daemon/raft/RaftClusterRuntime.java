@@ -232,7 +232,8 @@ public final class RaftClusterRuntime implements ClusterRuntime {
     FramedTransport transport = ctx.raftTcp().orElseThrow();
     RaftConfig raftConfig = RaftConfig.of(id, voters)
         .withTimeouts(timing.electionTimeoutTicks(), timing.heartbeatTicks());
-    raftConfig = raftConfig.withSnapshots(raftConfig.snapshotChunkBytes(), snapshotPolicy.trailingEntries());
+    raftConfig = raftConfig.withSnapshots(raftConfig.snapshotChunkBytes(), snapshotPolicy.trailingEntries())
+        .withTrailingBytes(snapshotPolicy.trailingBytes());
     raftConfig = withInflight(raftConfig, System.getProperty("conclave.raft.inflight"));
     RaftNode node;
     try {

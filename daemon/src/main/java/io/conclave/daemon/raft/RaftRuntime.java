@@ -150,6 +150,8 @@ public final class RaftRuntime {
   // again before the applied index reaches snapshotRetryAt.
   private boolean snapshotting;
   private long snapshotRetryAt;
+  /** Data of the entries applied since the last snapshot began (or was installed): its byte trigger. */
+  private long appliedBytesSinceSnapshot;
 
   // What the last observation saw, to log transitions once.
   private Role seenRole;
@@ -784,6 +786,7 @@ public final class RaftRuntime {
     long start = System.nanoTime();
     restore.install();
     applied = s.index();
+    appliedBytesSinceSnapshot = 0;
     long nanos = System.nanoTime() - start;
     metrics.snapshotInstalled(nanos);
     LOG.info("snapshot installed id={} index={} term={} bytes={} leader={}", id, s.index(), s.term(),
@@ -804,7 +807,9 @@ public final class RaftRuntime {
     }
     Snapshot last = node.snapshot();
     long lastIndex = last == null ? 0 : last.index();
-    if (applied - lastIndex < snapshotPolicy.thresholdEntries() || applied < snapshotRetryAt) {
+    boolean due = applied - lastIndex >= snapshotPolicy.thresholdEntries()
+        || appliedBytesSinceSnapshot >= snapshotPolicy.thresholdBytes();
+    if (!due || applied <= lastIndex || applied < snapshotRetryAt) {
       return;
     }
     long index = applied;
@@ -820,6 +825,7 @@ public final class RaftRuntime {
       return;
     }
     snapshotting = true;
+    appliedBytesSinceSnapshot = 0; // what is applied from here on counts towards the next one
     vertx.<byte[]>executeBlocking(() -> {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       capture.writeTo(out);
@@ -893,6 +899,7 @@ public final class RaftRuntime {
   private void apply(Entry e) {
     check(e.index() == applied + 1, "applying index %d after %d (gap in committed entries)", e.index(), applied);
     applied = e.index();
+    appliedBytesSinceSnapshot += e.data().length;
     Object result = null;
     RuntimeException error = null;
     if (e.type() == EntryType.COMMAND) {

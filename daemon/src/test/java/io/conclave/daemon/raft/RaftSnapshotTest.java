@@ -53,6 +53,7 @@ class RaftSnapshotTest {
   static final SnapshotPolicy POLICY = new SnapshotPolicy(50, 20);
 
   final RaftPeers peers = new RaftPeers();
+  SnapshotPolicy policy = POLICY;
   final Map<String, Server> servers = new LinkedHashMap<>();
 
   @TempDir Path dir;
@@ -102,7 +103,7 @@ class RaftSnapshotTest {
     KvStateMachine kv = new KvStateMachine();
     AtomicLong applies = new AtomicLong();
     RaftClusterRuntime runtime = new RaftClusterRuntime(peers, Optional.of(voters), RaftTiming.lan(),
-        counting(kv, applies)).withSnapshotPolicy(POLICY);
+        counting(kv, applies)).withSnapshotPolicy(policy);
     Daemon d = Daemon.start(config(id), runtime, Duration.ofSeconds(20));
     Server s = new Server(id, d, Futures.await(runtime.raft()), kv, applies);
     servers.put(id, s);
@@ -164,6 +165,32 @@ class RaftSnapshotTest {
         knownLeader = null;
       }
     }
+  }
+
+  /**
+   * Big values trigger snapshots by their bytes long before the entry count would, and compaction
+   * keeps no more trailing data than its byte budget: the log lives in memory (by count alone, a
+   * server on a 256 MB heap died of OutOfMemoryError after 430 values of 512 KiB).
+   */
+  @Test
+  void bigValuesAreSnapshottedByTheirBytesAndTrailBehindTheSnapshotWithinTheByteBudget() {
+    policy = new SnapshotPolicy(1_000_000, 1_000_000, 8 * 1024, 4 * 1024);
+    for (String id : VOTERS) {
+      start(id);
+    }
+    String value = "v".repeat(2_000);
+    for (int i = 0; i < 20; i++) {
+      put("k" + (i % 3), value);
+    }
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+      for (Server s : servers.values()) {
+        RaftState st = state(s);
+        assertThat(st.snapshotIndex()).as(s.id() + " snapshot").isGreaterThanOrEqualTo(8);
+        // entries behind the snapshot: about 2,010 bytes each against 4 KiB of budget, so at most two
+        // (the entry count, 1,000,000, would have kept all of them)
+        assertThat(st.snapshotIndex() - st.firstIndex() + 1).as(s.id() + " trailing").isBetween(0L, 2L);
+      }
+    });
   }
 
   static byte[] snapshotBytes(KvStateMachine kv) {
