@@ -23,13 +23,13 @@ import org.slf4j.LoggerFactory;
  * handler on its own loop. Handlers must therefore be safe on any loop; the KV handlers hop into
  * the Raft runtime and back to the request's loop with the result ({@code Handoff}).
  *
- * <p>Loops of their own are the default. On 2 cores with 64 busy connections, one loop for
- * everything served 1.1 to 1.3 times the writes and ReadIndex reads (every request skips two
- * hand-offs between threads, and the machine has fewer threads to schedule), but with 1,024 busy
- * connections the shared loop collapsed: writes fell to about 2,000/s with p50 over 400 ms, and
- * Raft heartbeats queued behind HTTP so long that the cluster held elections under the load, where
- * separate loops served 17,500 writes/s with no election (docs/benchmarks.md). A daemon must not
- * lose its leader because clients are busy, so sharing is opt-in ({@code conclave.http.loops=0}).
+ * <p>Loops of their own are the default, so no burst of HTTP work, however many connections
+ * send it, runs between the Raft runtime's timers and messages on its loop. On 2 cores with 64
+ * busy connections, one loop for everything served 1.06 times the writes of one HTTP loop beside
+ * it (1.1 to 1.3 times those of two), and survived a flood of 1,024 connections with no election
+ * once servers had a big enough heap (docs/benchmarks.md). An earlier flood, with a heap that ran a
+ * 50 to 110 ms full collection every 1.5 s, cost the shared loop several elections; sharing is
+ * opt-in ({@code conclave.http.loops=0}).
  *
  * <p>Port 0 asks for an ephemeral port shared by all the servers (Vert.x's negative-port sharing).
  */
