@@ -28,6 +28,24 @@ final class KvEntries {
 
   private final HashMap<String, Slot> byKey = new HashMap<>();
   private final TreeMap<String, Slot> ordered = new TreeMap<>();
+  private long bytes;
+
+  /** What one key costs the heap beyond its chars and value: entry, slot, two map nodes, the string. */
+  static final long ENTRY_OVERHEAD_BYTES = 128;
+
+  /** What an entry counts towards {@link #bytes()}: its key's chars, its value's bytes, the overhead. */
+  static long sizeOf(String key, byte[] value) {
+    return key.length() + (long) value.length + ENTRY_OVERHEAD_BYTES;
+  }
+
+  private static long sizeOf(KvEntry e) {
+    return sizeOf(e.key(), e.value());
+  }
+
+  /** {@link #sizeOf} summed over every entry: what the store's quota bounds. */
+  long bytes() {
+    return bytes;
+  }
 
   KvEntry get(String key) {
     Slot s = byKey.get(key);
@@ -38,9 +56,11 @@ final class KvEntries {
   void put(String key, KvEntry e) {
     Slot s = byKey.get(key);
     if (s != null) {
+      bytes += sizeOf(e) - sizeOf(s.entry);
       s.entry = e;
       return;
     }
+    bytes += sizeOf(e);
     s = new Slot(e);
     byKey.put(key, s);
     ordered.put(key, s);
@@ -53,6 +73,7 @@ final class KvEntries {
       return null;
     }
     ordered.remove(key);
+    bytes -= sizeOf(s.entry);
     return s.entry;
   }
 
@@ -78,6 +99,7 @@ final class KvEntries {
         break;
       }
       removed.add(e.getValue().entry);
+      bytes -= sizeOf(e.getValue().entry);
       byKey.remove(e.getKey());
       it.remove();
     }

@@ -61,7 +61,18 @@ public final class KvStateMachine {
    * an older value after its tombstone is dropped (clients reset, as after Consul's reaping).
    */
   public static final int TOMBSTONES_MAX_DEFAULT = 100_000;
+  /**
+   * The store's quota: keys' chars, values' bytes and {@link KvEntries#ENTRY_OVERHEAD_BYTES} per key,
+   * 32 MiB. A write that would take the store past it (and grow it) is refused, not applied; deletes
+   * and writes that shrink always apply. Without it a store grown past a server's heap killed every
+   * server with OutOfMemoryError, and again on each restart, replaying the same log; with 64 MiB a
+   * `--dev` server on its 256 MB heap still died taking a snapshot (which holds the serialized store
+   * in memory, twice while it is written).
+   * Part of the replicated state's rules: every server of a group must use the same quota.
+   */
+  public static final long STORE_BYTES_MAX_DEFAULT = 32L << 20;
 
+  private final long storeBytesMax;
   private KvEntries entries = new KvEntries();
   private TreeMap<String, Long> tombstones = new TreeMap<>();
   private DedupeTable dedupe;
@@ -79,6 +90,15 @@ public final class KvStateMachine {
 
   /** Every server of a group must use the same bounds, or their states diverge. */
   public KvStateMachine(int dedupeAgentsMax, int dedupeWindowMax, int tombstonesMax) {
+    this(dedupeAgentsMax, dedupeWindowMax, tombstonesMax, STORE_BYTES_MAX_DEFAULT);
+  }
+
+  /** Every server of a group must use the same bounds, or their states diverge. */
+  public KvStateMachine(int dedupeAgentsMax, int dedupeWindowMax, int tombstonesMax, long storeBytesMax) {
+    if (storeBytesMax < 1) {
+      throw new IllegalArgumentException("storeBytesMax must be >= 1, got " + storeBytesMax);
+    }
+    this.storeBytesMax = storeBytesMax;
     if (tombstonesMax < 10) {
       throw new IllegalArgumentException("tombstonesMax must be >= 10, got " + tombstonesMax);
     }
@@ -155,10 +175,16 @@ public final class KvStateMachine {
 
   private KvResult execute(KvCommand command, Mutation m) {
     if (command instanceof KvCommand.Set c) {
+      if (overQuota(c.key(), c.value())) {
+        return storeFull();
+      }
       m.set(c.key(), c.value(), c.flags());
       return new KvResult.Bool(true, m.indexAfter());
     } else if (command instanceof KvCommand.Cas c) {
       boolean ok = casAllows(c.key(), c.index());
+      if (ok && overQuota(c.key(), c.value())) {
+        return storeFull();
+      }
       if (ok) {
         m.set(c.key(), c.value(), c.flags());
       }
@@ -178,6 +204,22 @@ public final class KvStateMachine {
       return new KvResult.Bool(true, index);
     }
     throw new IllegalStateException("unknown command " + command);
+  }
+
+  /** Would setting {@code key} to {@code value} take the store past its quota, and grow it? */
+  private boolean overQuota(String key, byte[] value) {
+    KvEntry old = entries.get(key);
+    long after = entries.bytes() - (old == null ? 0 : KvEntries.sizeOf(old.key(), old.value()))
+        + KvEntries.sizeOf(key, value);
+    return after > storeBytesMax && after > entries.bytes();
+  }
+
+  private String storeFullReason() {
+    return "the KV store is full: " + storeBytesMax + " bytes of keys and values at most; delete keys to make room";
+  }
+
+  private KvResult storeFull() {
+    return new KvResult.Rejected(storeFullReason(), index);
   }
 
   private void maybeDropOldTombstones() {
@@ -206,6 +248,7 @@ public final class KvStateMachine {
   private KvResult.Txn runTxn(List<TxnOp> ops, Mutation m) {
     List<KvEntry> results = new ArrayList<>();
     List<KvResult.TxnError> errors = new ArrayList<>();
+    long bytesBefore = entries.bytes();
     for (int i = 0; i < ops.size(); i++) {
       TxnOp op = ops.get(i);
       if (op.verb().isWrite() && m == null) {
@@ -215,6 +258,9 @@ public final class KvStateMachine {
       if (error != null) {
         errors.add(new KvResult.TxnError(i, error));
       }
+    }
+    if (errors.isEmpty() && entries.bytes() > storeBytesMax && entries.bytes() > bytesBefore) {
+      errors.add(new KvResult.TxnError(ops.size() - 1, storeFullReason()));
     }
     if (!errors.isEmpty()) {
       if (m != null) {

@@ -56,6 +56,37 @@ class KvStateMachineTest {
   }
 
   @Test
+  void writesPastTheStoreQuotaAreRefusedAndChangeNothingWhileDeletesAndShrinkingWritesApply() throws Exception {
+    KvStateMachine small = new KvStateMachine(16, 16, 100, 100 + 2 * KvEntries.ENTRY_OVERHEAD_BYTES); // two keys' overhead + 100 bytes
+    long[] at = {0};
+    java.util.function.Function<KvCommand, KvResult> run = c -> small.apply(++at[0], KvCodec.encode(KvRequest.of(c)));
+    assertThat(run.apply(new KvCommand.Set("k1", new byte[58], 0))).isEqualTo(new KvResult.Bool(true, 1)); // 60 bytes
+    KvResult full = run.apply(new KvCommand.Set("k2", new byte[40], 0)); // 102 bytes: refused
+    assertThat(full).isInstanceOf(KvResult.Rejected.class);
+    assertThat(((KvResult.Rejected) full).reason()).contains("the KV store is full: " + (100 + 2 * KvEntries.ENTRY_OVERHEAD_BYTES) + " bytes");
+    assertThat(small.get("k2").entry()).isEmpty();
+    assertThat(small.index()).isEqualTo(1);
+    assertThat(run.apply(new KvCommand.Cas("k2", new byte[40], 0, 0))).isInstanceOf(KvResult.Rejected.class);
+    assertThat(run.apply(new KvCommand.Set("k2", new byte[38], 0))).isEqualTo(new KvResult.Bool(true, 4)); // exactly 100
+    // a transaction that grows the store past it applies none of its operations
+    KvResult.Txn t = (KvResult.Txn) run.apply(new KvCommand.Txn(List.of(TxnOp.of(TxnOp.Verb.DELETE, "k2"), TxnOp.set("k3", new byte[60], 0))));
+    assertThat(t.errors()).singleElement().satisfies(e -> assertThat(e.what()).contains("the KV store is full"));
+    assertThat(small.get("k2").entry()).isPresent();
+    assertThat(small.get("k3").entry()).isEmpty();
+    // shrinking, deleting, and growing back within the quota all apply
+    assertThat(((KvResult.Bool) run.apply(new KvCommand.Set("k1", new byte[8], 0))).ok()).isTrue();
+    assertThat(((KvResult.Bool) run.apply(new KvCommand.Delete("k2"))).ok()).isTrue();
+    assertThat(((KvResult.Bool) run.apply(new KvCommand.Set("k3", new byte[88], 0))).ok()).isTrue(); // 10 + 90 bytes
+    // the accounting survives a snapshot: the restored store is just as full
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    small.writeSnapshot(out);
+    KvStateMachine restored = new KvStateMachine(16, 16, 100, 100 + 2 * KvEntries.ENTRY_OVERHEAD_BYTES);
+    restored.restore(new java.io.ByteArrayInputStream(out.toByteArray()));
+    assertThat(restored.apply(at[0] + 1, KvCodec.encode(KvRequest.of(new KvCommand.Set("k4", new byte[1], 0)))))
+        .isInstanceOf(KvResult.Rejected.class);
+  }
+
+  @Test
   void casFollowsConsulRules() {
     assertThat(ok(new KvCommand.Cas("k", b("v"), 0, 5))).as("cas N on a missing key").isFalse();
     assertThat(ok(new KvCommand.Cas("k", b("v"), 0, 0))).as("cas 0 on a missing key").isTrue();
