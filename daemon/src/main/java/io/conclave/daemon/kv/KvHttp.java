@@ -107,6 +107,11 @@ public final class KvHttp {
   public KvHttp bindMetrics(MeterRegistry registry) {
     Gauge.builder("conclave.kv.blocking.queries", watches, KvWatches::size)
         .description("open KV blocking queries").register(registry);
+    KvStateMachine store = backend.local();
+    Gauge.builder("conclave.kv.store.bytes", store, KvStateMachine::storeBytes)
+        .description("what the store's quota counts: keys, values and 128 bytes per key").register(registry);
+    Gauge.builder("conclave.kv.store.bytes.max", store, KvStateMachine::storeBytesMax)
+        .description("the store's quota: writes that would grow it past this are refused").register(registry);
     this.timers = new RequestTimers(registry, "conclave.kv.requests", "KV API requests by endpoint, method and status");
     return this;
   }

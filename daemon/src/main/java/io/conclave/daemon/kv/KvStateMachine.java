@@ -66,8 +66,8 @@ public final class KvStateMachine {
    * 32 MiB. A write that would take the store past it (and grow it) is refused, not applied; deletes
    * and writes that shrink always apply. Without it a store grown past a server's heap killed every
    * server with OutOfMemoryError, and again on each restart, replaying the same log; with 64 MiB a
-   * `--dev` server on its 256 MB heap still died taking a snapshot (which holds the serialized store
-   * in memory, twice while it is written).
+   * {@code --dev} server on its 256 MB heap still died taking a snapshot (which holds the serialized
+   * store in memory, twice while it is written).
    * Part of the replicated state's rules: every server of a group must use the same quota.
    */
   public static final long STORE_BYTES_MAX_DEFAULT = 32L << 20;
@@ -554,6 +554,21 @@ public final class KvStateMachine {
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  /** What the quota counts now: keys' chars, values' bytes and the per-key overhead. */
+  public long storeBytes() {
+    lock.readLock().lock();
+    try {
+      return entries.bytes();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** The store's quota (see {@link #STORE_BYTES_MAX_DEFAULT}). */
+  public long storeBytesMax() {
+    return storeBytesMax;
   }
 
   public int size() {

@@ -442,6 +442,8 @@ class KvHttpTest {
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThat(new String(get("/v1/agent/metrics?format=prometheus").body(), StandardCharsets.UTF_8))
             .contains("conclave_kv_blocking_queries 4.0")
+            .contains("conclave_kv_store_bytes_max 3.3554432E7")
+            .containsPattern("conclave_kv_store_bytes [1-9]")
             .contains("conclave_kv_requests_seconds_count{endpoint=\"kv\",method=\"PUT\",status=\"200\"} 1")
             .contains("conclave_kv_requests_seconds_count{endpoint=\"kv\",method=\"GET\",status=\"429\"} 1"));
     put("/v1/kv/w", "2");

@@ -68,6 +68,7 @@ class KvStateMachineTest {
     assertThat(small.index()).isEqualTo(1);
     assertThat(run.apply(new KvCommand.Cas("k2", new byte[40], 0, 0))).isInstanceOf(KvResult.Rejected.class);
     assertThat(run.apply(new KvCommand.Set("k2", new byte[38], 0))).isEqualTo(new KvResult.Bool(true, 4)); // exactly 100
+    assertThat(small.storeBytes()).isEqualTo(small.storeBytesMax());
     // a transaction that grows the store past it applies none of its operations
     KvResult.Txn t = (KvResult.Txn) run.apply(new KvCommand.Txn(List.of(TxnOp.of(TxnOp.Verb.DELETE, "k2"), TxnOp.set("k3", new byte[60], 0))));
     assertThat(t.errors()).singleElement().satisfies(e -> assertThat(e.what()).contains("the KV store is full"));
